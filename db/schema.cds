@@ -1,0 +1,159 @@
+using { cuid, managed } from '@sap/cds/common';
+
+namespace router;
+
+type AgentID  : String(100);
+type ModelID  : String(100);
+type Score    : Double @assert.range: [0, 1] @assert.range.message: 'A score lies between 0 and 1';
+type Tokens   : Integer @assert.range: [0, _] @assert.range.message: 'A token count cannot be negative';
+type Millis   : Double @assert.range: [0, _] @assert.range.message: 'A duration in milliseconds cannot be negative';
+type USD      : Decimal(20, 10) @assert.range: [0, _] @assert.range.message: 'A cost cannot be negative';
+type USDPer1M : Decimal(12, 4) @assert.range: [0, _] @assert.range.message: 'A price cannot be negative';
+
+type Strategy : String(20) @assert.range enum { greedy; optimal; balanced; fallback; manual }
+type AssignmentStatus : String(10) @assert.range enum { ACTIVE; INACTIVE }
+
+/** An AI agent whose requests the router sends to models. */
+entity Agents : managed {
+  key ID          : AgentID;
+      name        : String(200);
+      description : String(1000);
+      autoRegistered : Boolean default false @readonly;
+}
+
+/** An LLM the router can send requests to, with its list price. */
+entity Models : managed {
+  key ID               : ModelID;
+      name             : String(200);
+      provider         : String(100);
+      inputPricePer1M  : USDPer1M default 0;
+      outputPricePer1M : USDPer1M default 0;
+      contextWindow    : Integer @assert.range: [0, _];
+      autoRegistered   : Boolean default false @readonly;
+}
+
+/** Which model serves which agent, with the pair's running figures. */
+entity Assignments : cuid, managed {
+  agent              : Association to Agents @mandatory;
+  model              : Association to Models @mandatory;
+  status             : AssignmentStatus default 'ACTIVE' @mandatory;
+  strategy           : Strategy;
+  matchScore         : Score;
+  totalRequests      : Integer64 default 0 @readonly;
+  successfulRequests : Integer64 default 0 @readonly;
+  successRate        : Double @readonly;
+  avgLatencyMs       : Double @readonly;
+  p95LatencyMs       : Double @readonly;
+  lastUsedAt         : Timestamp @readonly;
+}
+annotate Assignments with { modifiedAt @odata.etag };
+
+/** One routing decision of the router: the chosen model and the candidates it weighed. */
+entity RoutingDecisions {
+  key ID         : UUID;
+      requestId  : String(100);
+      agent_ID   : AgentID @mandatory;
+      agent      : Association to Agents on agent.ID = agent_ID;
+      model_ID   : ModelID @mandatory;
+      model      : Association to Models on model.ID = model_ID;
+      strategy   : Strategy @mandatory;
+      score      : Score;
+      fallback   : Boolean default false;
+      decidedAt  : Timestamp;
+      candidates : Composition of many DecisionCandidates on candidates.decision = $self;
+      metrics    : Association to many InferenceMetrics on metrics.decision_ID = ID;
+}
+
+entity DecisionCandidates {
+  key decision : Association to RoutingDecisions;
+  key rank     : Integer @mandatory @assert.range: [1, _] @assert.range.message: 'Candidate ranks start at 1';
+      model_ID : ModelID @mandatory;
+      model    : Association to Models on model.ID = model_ID;
+      score    : Score;
+}
+
+/** What one inference of a model cost and how it went. */
+entity InferenceMetrics {
+  key ID           : UUID;
+      decision_ID  : UUID;
+      decision     : Association to RoutingDecisions on decision.ID = decision_ID;
+      agent_ID     : AgentID @mandatory;
+      agent        : Association to Agents on agent.ID = agent_ID;
+      model_ID     : ModelID @mandatory;
+      model        : Association to Models on model.ID = model_ID;
+      latencyMs    : Millis @mandatory;
+      ttftMs       : Millis;
+      inputTokens  : Tokens default 0;
+      outputTokens : Tokens default 0;
+      success      : Boolean default true;
+      errorCode    : String(100);
+      finishReason : String(50);
+      cost         : USD;
+      recordedAt   : Timestamp;
+}
+
+// ---------------------------------------------------------------------------
+// Rollups: maintained in the transaction that stores the raw rows, so the analytics
+// read a few thousand rows whatever the volume. See docs/analytics.md.
+// ---------------------------------------------------------------------------
+
+/** Additive figures of a set of inference metrics; the sketch merges bucket-wise. */
+aspect MetricTotals {
+  requests      : Integer64 default 0;
+  successes     : Integer64 default 0;
+  failures      : Integer64 default 0;
+  latencySumMs  : Double default 0;
+  inputTokens   : Integer64 default 0;
+  outputTokens  : Integer64 default 0;
+  cost          : USD default 0;
+  /** Log-bucketed latency counts (srv/lib/latency-sketch.ts), JSON. */
+  latencySketch : LargeString;
+}
+
+/** Latency percentiles read off the merged sketch at write time, so views can sort by them. */
+aspect LatencyPercentiles {
+  p50LatencyMs : Double;
+  p95LatencyMs : Double;
+  p99LatencyMs : Double;
+}
+
+/** Per UTC hour and agent-model pair; decisions count by `decidedAt`, metrics by `recordedAt`. */
+entity HourlyRollups : MetricTotals {
+  key hour      : Timestamp;
+  key agent_ID  : AgentID;
+  key model_ID  : ModelID;
+      decisions : Integer64 default 0;
+      agent     : Association to Agents on agent.ID = agent_ID;
+      model     : Association to Models on model.ID = model_ID;
+}
+
+/** All time, per agent-model pair. */
+entity PairRollups : MetricTotals, LatencyPercentiles {
+  key agent_ID   : AgentID;
+  key model_ID   : ModelID;
+      lastUsedAt : Timestamp;
+      agent      : Association to Agents on agent.ID = agent_ID;
+      model      : Association to Models on model.ID = model_ID;
+}
+
+/** All time, per model: percentiles over all agents need their own merged sketch. */
+entity ModelRollups : MetricTotals, LatencyPercentiles {
+  key model_ID : ModelID;
+      model    : Association to Models on model.ID = model_ID;
+}
+
+/** All time, per strategy and chosen model, for the routing statistics. */
+entity StrategyRollups {
+  key strategy       : Strategy;
+  key model_ID       : ModelID;
+      decisions      : Integer64 default 0;
+      scoredDecisions : Integer64 default 0;
+      scoreSum       : Double default 0;
+      fallbacks      : Integer64 default 0;
+}
+
+/** One row that writers lock, so concurrent writers on PostgreSQL and HANA update rollups one at a time. */
+entity WriteLocks {
+  key ID       : String(20);
+      lockedAt : Timestamp;
+}

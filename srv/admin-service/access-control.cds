@@ -1,0 +1,3 @@
+using { AdminService } from './service';
+
+annotate AdminService with @requires: 'Admin';

@@ -1,0 +1,3 @@
+using { AnalyticsService } from './service';
+
+annotate AnalyticsService with @requires: ['Analyst', 'Admin'];

@@ -1,0 +1,25 @@
+import type { Request } from '@sap/cds'
+import { Assignments, PairRollups } from '#cds-models/router'
+import { MetricTotals } from './rollups.ts'
+
+/**
+ * `updateMetrics()` of RouterService and AdminService: recomputes an assignment's request counts,
+ * success rate, mean and p95 latency and last use from its agent-model pair's rollup.
+ */
+export async function updateAssignmentMetrics(req: Request) {
+  const assignment = await SELECT.one.from(req.subject).columns('ID', 'agent_ID', 'model_ID') as
+    { ID: string; agent_ID: string; model_ID: string } | undefined
+  if (!assignment) return req.reject(404, 'ASSIGNMENT_NOT_FOUND', [req.params[0]])
+  const pair = await SELECT.one.from(PairRollups).where({ agent_ID: assignment.agent_ID, model_ID: assignment.model_ID }) as
+    Record<string, unknown> | undefined
+  const totals = pair ? MetricTotals.of(pair) : new MetricTotals()
+  await UPDATE(Assignments, assignment.ID).with({
+    totalRequests: totals.requests,
+    successfulRequests: totals.successes,
+    successRate: totals.successRate,
+    avgLatencyMs: totals.avgLatencyMs,
+    p95LatencyMs: totals.sketch.quantile(0.95),
+    lastUsedAt: (pair?.lastUsedAt as string | undefined) ?? null,
+  })
+  return SELECT.one.from(req.subject)
+}

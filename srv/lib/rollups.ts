@@ -1,0 +1,160 @@
+import { HourlyRollups, PairRollups, ModelRollups, StrategyRollups, WriteLocks } from '#cds-models/router'
+import { LatencySketch } from './latency-sketch.ts'
+
+/** The fields of a stored metric that the rollups add up. */
+export interface MetricFacts {
+  agent_ID: string; model_ID: string; latencyMs: number; success: boolean
+  inputTokens: number; outputTokens: number; cost: number; recordedAt: string
+}
+/** The fields of a stored decision that the rollups count. */
+export interface DecisionFacts {
+  agent_ID: string; model_ID: string; strategy: string; score?: number | null; fallback: boolean; decidedAt: string
+}
+
+/** The UTC hour a timestamp falls in, as the ISO string CAP stores. */
+export const hourOf = (timestamp: string | Date): string => {
+  const t = new Date(timestamp)
+  t.setUTCMinutes(0, 0, 0)
+  return t.toISOString()
+}
+
+/** Additive figures of a set of metrics, as stored in the rollup tables (aspect MetricTotals). */
+export class MetricTotals {
+  requests = 0; successes = 0; failures = 0; latencySumMs = 0
+  inputTokens = 0; outputTokens = 0; cost = 0
+  sketch = new LatencySketch()
+
+  /** Reads a rollup row; Integer64 and Decimal columns may come back as strings. */
+  static of(row: Record<string, unknown>): MetricTotals {
+    const t = new MetricTotals()
+    t.requests = Number(row.requests ?? 0); t.successes = Number(row.successes ?? 0); t.failures = Number(row.failures ?? 0)
+    t.latencySumMs = Number(row.latencySumMs ?? 0)
+    t.inputTokens = Number(row.inputTokens ?? 0); t.outputTokens = Number(row.outputTokens ?? 0)
+    t.cost = Number(row.cost ?? 0)
+    t.sketch = LatencySketch.parse(row.latencySketch as string | null)
+    return t
+  }
+
+  add(m: MetricFacts): this {
+    this.requests++
+    if (m.success) this.successes++; else this.failures++
+    this.latencySumMs += m.latencyMs
+    this.inputTokens += m.inputTokens; this.outputTokens += m.outputTokens
+    this.cost += m.cost
+    this.sketch.add(m.latencyMs)
+    return this
+  }
+
+  merge(t: MetricTotals): this {
+    this.requests += t.requests; this.successes += t.successes; this.failures += t.failures
+    this.latencySumMs += t.latencySumMs
+    this.inputTokens += t.inputTokens; this.outputTokens += t.outputTokens
+    this.cost += t.cost
+    this.sketch.merge(t.sketch)
+    return this
+  }
+
+  get successRate() { return this.requests ? this.successes / this.requests : null }
+  get avgLatencyMs() { return this.requests ? this.latencySumMs / this.requests : null }
+
+  toRow() {
+    const { requests, successes, failures, latencySumMs, inputTokens, outputTokens } = this
+    return { requests, successes, failures, latencySumMs, inputTokens, outputTokens, cost: roundUSD(this.cost), latencySketch: this.sketch.stringify() }
+  }
+
+  percentiles() {
+    return { p50LatencyMs: this.sketch.quantile(0.5), p95LatencyMs: this.sketch.quantile(0.95), p99LatencyMs: this.sketch.quantile(0.99) }
+  }
+}
+
+export const roundUSD = (usd: number) => Math.round(usd * 1e10) / 1e10
+
+/**
+ * Serializes writers of rollups across transactions and instances: an UPDATE takes the row lock
+ * on PostgreSQL and HANA until commit, and the write lock on SQLite.
+ */
+export async function lockWriters() {
+  await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
+}
+
+/** Adds freshly stored decisions and metrics to every rollup, in the caller's transaction. */
+export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFacts[]) {
+  const hourly = new Grouped<{ decisions: number; totals: MetricTotals }>(() => ({ decisions: 0, totals: new MetricTotals() }))
+  const pairs = new Grouped(() => ({ totals: new MetricTotals(), lastUsedAt: '' }))
+  const models = new Grouped(() => new MetricTotals())
+  const strategies = new Grouped(() => ({ decisions: 0, scoredDecisions: 0, scoreSum: 0, fallbacks: 0 }))
+
+  for (const d of decisions) {
+    hourly.at(hourOf(d.decidedAt), d.agent_ID, d.model_ID).decisions++
+    const s = strategies.at(d.strategy, d.model_ID)
+    s.decisions++
+    if (d.score != null) { s.scoredDecisions++; s.scoreSum += d.score }
+    if (d.fallback) s.fallbacks++
+  }
+  for (const m of metrics) {
+    hourly.at(hourOf(m.recordedAt), m.agent_ID, m.model_ID).totals.add(m)
+    const pair = pairs.at(m.agent_ID, m.model_ID)
+    pair.totals.add(m)
+    if (m.recordedAt > pair.lastUsedAt) pair.lastUsedAt = m.recordedAt
+    models.at(m.model_ID).add(m)
+  }
+
+  await upsertMerged(HourlyRollups, ['hour', 'agent_ID', 'model_ID'], hourly, (stored, delta) => ({
+    decisions: Number(stored?.decisions ?? 0) + delta.decisions,
+    ...merged(stored, delta.totals).toRow(),
+  }))
+  await upsertMerged(PairRollups, ['agent_ID', 'model_ID'], pairs, (stored, delta) => {
+    const totals = merged(stored, delta.totals)
+    const last = stored?.lastUsedAt as string | undefined
+    return { ...totals.toRow(), ...totals.percentiles(), lastUsedAt: last && last > delta.lastUsedAt ? last : delta.lastUsedAt }
+  })
+  await upsertMerged(ModelRollups, ['model_ID'], models, (stored, delta) => {
+    const totals = merged(stored, delta)
+    return { ...totals.toRow(), ...totals.percentiles() }
+  })
+  await upsertMerged(StrategyRollups, ['strategy', 'model_ID'], strategies, (stored, delta) => ({
+    decisions: Number(stored?.decisions ?? 0) + delta.decisions,
+    scoredDecisions: Number(stored?.scoredDecisions ?? 0) + delta.scoredDecisions,
+    scoreSum: Number(stored?.scoreSum ?? 0) + delta.scoreSum,
+    fallbacks: Number(stored?.fallbacks ?? 0) + delta.fallbacks,
+  }))
+}
+
+const merged = (stored: Record<string, unknown> | undefined, delta: MetricTotals) =>
+  stored ? MetricTotals.of(stored).merge(delta) : delta
+
+/** Deltas grouped by a composite key of string values. */
+class Grouped<T> {
+  readonly groups = new Map<string, { key: string[]; delta: T }>()
+  private readonly init: () => T
+  constructor(init: () => T) { this.init = init }
+  at(...key: string[]): T {
+    const id = key.join('\u0000')
+    let group = this.groups.get(id)
+    if (!group) this.groups.set(id, group = { key, delta: this.init() })
+    return group.delta
+  }
+}
+
+/**
+ * Reads the stored rows of all touched groups in one query (a superset by each key column),
+ * merges the deltas into them and writes them back in one UPSERT.
+ */
+async function upsertMerged<T>(
+  entity: object, keyColumns: string[], grouped: Grouped<T>,
+  mergeRow: (stored: Record<string, unknown> | undefined, delta: T) => Record<string, unknown>,
+) {
+  if (!grouped.groups.size) return
+  const keys = [...grouped.groups.values()].map(g => g.key)
+  const where: Record<string, { in: string[] }> = {}
+  keyColumns.forEach((column, i) => { where[column] = { in: [...new Set(keys.map(k => k[i]))] } })
+  const stored = new Map<string, Record<string, unknown>>()
+  for (const row of await SELECT.from(entity).where(where) as Record<string, unknown>[])
+    stored.set(keyColumns.map(c => c === 'hour' ? hourOf(row[c] as string) : row[c]).join('\u0000'), row)
+  const rows = [...grouped.groups].map(([id, { key, delta }]) => {
+    const row = mergeRow(stored.get(id), delta)
+    keyColumns.forEach((column, i) => { row[column] = key[i] })
+    return row
+  })
+  await UPSERT.into(entity).entries(rows)
+}

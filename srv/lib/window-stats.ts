@@ -1,0 +1,66 @@
+import { HourlyRollups, InferenceMetrics, RoutingDecisions } from '#cds-models/router'
+import { MetricTotals, type MetricFacts } from './rollups.ts'
+
+export const GROUPINGS = ['model', 'agent', 'pair', 'none'] as const
+export type Grouping = typeof GROUPINGS[number]
+
+export interface WindowGroup { agent_ID: string | null; model_ID: string | null; totals: MetricTotals }
+export interface WindowStats {
+  groups: WindowGroup[]
+  decisions: number
+  activeAgents: Set<string>
+  activeModels: Set<string>
+}
+
+const HOUR = 3600_000
+
+/**
+ * Figures of the window `from <= t < to`: whole UTC hours inside it come from the hourly rollups,
+ * the partial hours at its edges from the raw rows, so the result is exact whatever the volume.
+ */
+export async function windowStats(from: Date, to: Date, grouping: Grouping): Promise<WindowStats> {
+  const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR)
+  const endHour = new Date(Math.floor(to.getTime() / HOUR) * HOUR)
+  const wholeHours = firstHour < endHour
+  const edges: [Date, Date][] = wholeHours ? [[from, firstHour], [endHour, to]] : [[from, to]]
+
+  const groups = new Map<string, WindowGroup>()
+  const groupOf = (agent_ID: string, model_ID: string) => {
+    const key = grouping === 'model' ? [null, model_ID] : grouping === 'agent' ? [agent_ID, null] : grouping === 'pair' ? [agent_ID, model_ID] : [null, null]
+    const id = key.join('\u0000')
+    let group = groups.get(id)
+    if (!group) groups.set(id, group = { agent_ID: key[0], model_ID: key[1], totals: new MetricTotals() })
+    return group.totals
+  }
+  const stats: WindowStats = { groups: [], decisions: 0, activeAgents: new Set(), activeModels: new Set() }
+  const active = (agent_ID: string, model_ID: string) => { stats.activeAgents.add(agent_ID); stats.activeModels.add(model_ID) }
+
+  if (wholeHours) {
+    const rollups = await SELECT.from(HourlyRollups)
+      .where`hour >= ${firstHour.toISOString()} and hour < ${endHour.toISOString()}` as Record<string, unknown>[]
+    for (const row of rollups) {
+      const agent_ID = row.agent_ID as string, model_ID = row.model_ID as string
+      stats.decisions += Number(row.decisions ?? 0)
+      active(agent_ID, model_ID)
+      if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).merge(MetricTotals.of(row))
+    }
+  }
+  for (const [a, b] of edges) {
+    if (a >= b) continue
+    const [start, end] = [a.toISOString(), b.toISOString()]
+    const metrics = await SELECT.from(InferenceMetrics)
+      .columns('agent_ID', 'model_ID', 'latencyMs', 'success', 'inputTokens', 'outputTokens', 'cost', 'recordedAt')
+      .where`recordedAt >= ${start} and recordedAt < ${end}` as MetricFacts[]
+    for (const m of metrics) {
+      active(m.agent_ID, m.model_ID)
+      groupOf(m.agent_ID, m.model_ID).add({ ...m, cost: Number(m.cost ?? 0), latencyMs: Number(m.latencyMs) })
+    }
+    const decisions = await SELECT.from(RoutingDecisions).columns('agent_ID', 'model_ID').where`decidedAt >= ${start} and decidedAt < ${end}` as
+      { agent_ID: string; model_ID: string }[]
+    for (const d of decisions) active(d.agent_ID, d.model_ID)
+    stats.decisions += decisions.length
+  }
+  stats.groups = [...groups.values()]
+  return stats
+}
+

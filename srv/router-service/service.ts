@@ -1,0 +1,41 @@
+import cds from '@sap/cds'
+import { Assignments, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
+import { record } from '../lib/recorder.ts'
+import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
+
+/** Most records (decisions plus metrics) one `ingest` call may carry. */
+export const MAX_RECORDS_PER_CALL = 5000
+
+export class RouterService extends cds.ApplicationService {
+  init() {
+    this.onIngest()
+    this.onSingleWrites()
+    this.on(Assignments.actions.updateMetrics, updateAssignmentMetrics)
+    return super.init()
+  }
+
+  /** The router's bulk write: validated by CAP against the input types, stored in one transaction. */
+  private onIngest() {
+    this.on(ingest, async req => {
+      const { decisions = [], metrics = [] } = req.data
+      const records = (decisions?.length ?? 0) + (metrics?.length ?? 0)
+      if (records > MAX_RECORDS_PER_CALL)
+        return req.reject(413, `ingest takes at most ${MAX_RECORDS_PER_CALL} records a call, this one has ${records}; split it`)
+      return record(decisions ?? [], metrics ?? [])
+    })
+  }
+
+  /** Single POSTs take the same path as `ingest`, so they register, price and roll up alike. */
+  private onSingleWrites() {
+    this.on('CREATE', RoutingDecisions, async req => {
+      const { accepted } = (await record([req.data], [])).decisions!
+      if (!accepted) return req.reject(409, 'ENTITY_ALREADY_EXISTS', [RoutingDecisions.name, req.data.ID])
+      return SELECT.one.from(RoutingDecisions, req.data.ID!)
+    })
+    this.on('CREATE', InferenceMetrics, async req => {
+      const { accepted } = (await record([], [req.data])).metrics!
+      if (!accepted) return req.reject(409, 'ENTITY_ALREADY_EXISTS', [InferenceMetrics.name, req.data.ID])
+      return SELECT.one.from(InferenceMetrics, req.data.ID!)
+    })
+  }
+}
