@@ -36,7 +36,7 @@ entity Models : managed {
 entity Assignments : cuid, managed {
   agent              : Association to Agents @mandatory;
   model              : Association to Models @mandatory;
-  status             : AssignmentStatus default 'ACTIVE' @mandatory;
+  status             : AssignmentStatus not null default 'ACTIVE';
   strategy           : Strategy;
   matchScore         : Score;
   totalRequests      : Integer64 default 0 @readonly;

@@ -1,7 +1,6 @@
 using { router as db } from '../../db/schema';
 
 /** Raw rows and analytics for analysts, dashboards, BI tools and the Fiori apps. Read-only. */
-@readonly
 service AnalyticsService {
   entity RoutingDecisions   as projection on db.RoutingDecisions;
   entity DecisionCandidates as projection on db.DecisionCandidates;

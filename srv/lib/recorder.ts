@@ -44,6 +44,12 @@ export async function record(decisions: RoutingDecisionInput[], metrics: Inferen
   }
 }
 
+/** Positions of candidates whose rank an earlier candidate of the same decision already has. */
+export function repeatedRanks(candidates: { rank?: number | null }[] = []): number[] {
+  const ranks = new Set<number | null | undefined>()
+  return candidates.flatMap(({ rank }, i) => ranks.has(rank) ? [i] : (ranks.add(rank), []))
+}
+
 /** Records whose ID is neither stored nor repeated earlier in the same call; one indexed look-up. */
 async function notYetStored<T extends { ID?: string | null }>(entity: typeof RoutingDecisions | typeof InferenceMetrics, records: T[]) {
   if (!records.length) return []

@@ -6,5 +6,7 @@ annotate RouterService with @requires: ['RouterWriter', 'Admin'];
 annotate RouterService.Agents           with @Capabilities.DeleteRestrictions.Deletable: false @restrict: [{ grant: ['READ', 'CREATE', 'UPDATE'] }];
 annotate RouterService.Models           with @Capabilities.DeleteRestrictions.Deletable: false @restrict: [{ grant: ['READ', 'CREATE', 'UPDATE'] }];
 annotate RouterService.Assignments      with @Capabilities.DeleteRestrictions.Deletable: false @restrict: [{ grant: ['READ', 'CREATE', 'UPDATE', 'updateMetrics'] }];
-annotate RouterService.RoutingDecisions with @restrict: [{ grant: ['READ', 'CREATE'] }];
-annotate RouterService.InferenceMetrics with @restrict: [{ grant: ['READ', 'CREATE'] }];
+annotate RouterService.RoutingDecisions with @Capabilities.UpdateRestrictions.Updatable: false @Capabilities.DeleteRestrictions.Deletable: false
+  @restrict: [{ grant: ['READ', 'CREATE'] }];
+annotate RouterService.InferenceMetrics with @Capabilities.UpdateRestrictions.Updatable: false @Capabilities.DeleteRestrictions.Deletable: false
+  @restrict: [{ grant: ['READ', 'CREATE'] }];

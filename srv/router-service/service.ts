@@ -1,6 +1,6 @@
 import cds from '@sap/cds'
 import { Assignments, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
-import { record } from '../lib/recorder.ts'
+import { record, repeatedRanks } from '../lib/recorder.ts'
 import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
 
 /** Most records (decisions plus metrics) one `ingest` call may carry. */
@@ -8,10 +8,21 @@ export const MAX_RECORDS_PER_CALL = 5000
 
 export class RouterService extends cds.ApplicationService {
   init() {
+    this.checkCandidateRanks()
     this.onIngest()
     this.onSingleWrites()
     this.on(Assignments.actions.updateMetrics, updateAssignmentMetrics)
     return super.init()
+  }
+
+  /** Ranks key the candidates of a decision, so each may appear once. */
+  private checkCandidateRanks() {
+    const report = (req: cds.Request, candidates: { rank?: number | null }[] | null | undefined, prefix: string) => {
+      for (const i of repeatedRanks(candidates ?? []))
+        req.error(400, `Rank ${candidates![i].rank} appears more than once among the candidates`, `${prefix}candidates[${i}]/rank`)
+    }
+    this.before(ingest, req => req.data.decisions?.forEach((d, i) => report(req, d.candidates, `decisions[${i}]/`)))
+    this.before('CREATE', RoutingDecisions, req => report(req, req.data.candidates, ''))
   }
 
   /** The router's bulk write: validated by CAP against the input types, stored in one transaction. */
