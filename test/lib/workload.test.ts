@@ -1,0 +1,33 @@
+import { traffic, batch, random, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
+
+describe('workload', () => {
+  const options = { agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-02T00:00:00Z'), seed: 9 }
+
+  test('the same seed gives the same traffic', () => {
+    const strip = (b: ReturnType<typeof batch>) => b.metrics.map(({ latencyMs, agent_ID, model_ID, recordedAt }) => [latencyMs, agent_ID, model_ID, recordedAt])
+    expect(strip(batch(traffic(options), 200))).toEqual(strip(batch(traffic(options), 200)))
+  })
+
+  test('records are valid and fall in the window', () => {
+    const { decisions, metrics } = batch(traffic(options), 2000)
+    for (const d of decisions) {
+      expect(d.decidedAt >= '2026-01-01' && d.decidedAt < '2026-01-02').toBe(true)
+      expect(d.score).toBeGreaterThanOrEqual(0); expect(d.score).toBeLessThanOrEqual(1)
+      expect(d.candidates.map(c => c.rank)).toEqual([1, 2, 3])
+    }
+    for (const m of metrics) expect(m.latencyMs).toBeGreaterThan(0)
+    expect(new Set(metrics.map(m => m.ID)).size).toBe(2000)
+  })
+
+  test('agents and models are skewed towards the first ones', () => {
+    const { metrics } = batch(traffic(options), 5000)
+    const share = (id: string) => metrics.filter(m => m.model_ID === id).length / metrics.length
+    expect(share(DEFAULT_MODELS[0].ID)).toBeGreaterThan(3 * share(DEFAULT_MODELS.at(-1)!.ID))
+  })
+
+  test('random() is uniform enough', () => {
+    const r = random(1), n = 10_000
+    const mean = Array.from({ length: n }, r).reduce((a, b) => a + b) / n
+    expect(mean).toBeGreaterThan(0.48); expect(mean).toBeLessThan(0.52)
+  })
+})

@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { root } from './support'
+
+const freePort = () => new Promise<number>(resolve => {
+  const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
+})
+
+/** The gateway as its own process, started the way `npm start` starts it, with the given cds configuration. */
+export async function startServer(config: object, env: Record<string, string> = {}) {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'node_modules/@sap/cds/bin/serve.js')], {
+    cwd: root,
+    env: {
+      ...process.env, NODE_ENV: 'development', PORT: String(port), CDS_TYPESCRIPT: 'true', CDS_CONFIG: JSON.stringify(config),
+      NODE_OPTIONS: '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', d => { output += d }); child.stderr!.on('data', d => { output += d })
+  const url = `http://localhost:${port}`
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`)
+    if (await fetch(`${url}/health`).then(r => r.status === 200, () => false)) break
+    if (i > 300) throw new Error(`server did not answer within 30 s:\n${output}`)
+    await new Promise(r => setTimeout(r, 100))
+  }
+  return {
+    url, child,
+    get output() { return output },
+    get alive() { return child.exitCode === null && child.signalCode === null },
+    stop: () => new Promise<void>(resolve => { if (child.exitCode !== null) return resolve(); child.once('exit', () => resolve()); child.kill('SIGTERM') }),
+  }
+}
+
+export const basic = (user: string) => ({ authorization: 'Basic ' + Buffer.from(`${user}:${user}`).toString('base64') })
