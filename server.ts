@@ -28,6 +28,12 @@ function recomputeWithoutETag(req: Request, _res: Response, next: NextFunction) 
   next()
 }
 
+/** cds.deploy, which @cap-js/cds-types does not declare. */
+interface Deploy {
+  (model: object): { to(db: cds.DatabaseService, options: object): Promise<unknown> }
+  schema(db: cds.DatabaseService, model: object, options: object): Promise<unknown>
+}
+
 /**
  * A file-based SQLite database is created with its master data on first start and keeps its rows
  * across restarts; later starts only add what the model gained (CAP's schema evolution).
@@ -37,6 +43,7 @@ async function deployLocalDatabase() {
   if (db?.kind !== 'sqlite' || db.url4?.() === ':memory:') return
   const [exists] = await db.run(`SELECT 1 FROM sqlite_schema WHERE name = 'cds_model'`) as unknown[]
   const model = await cds.load('*').then(cds.minify)
-  if (exists) await cds.deploy.schema(db, model, { schema_evolution: 'auto' })
-  else await cds.deploy(model).to(db, { schema_evolution: 'auto' })
+  const { deploy } = cds as unknown as { deploy: Deploy }
+  if (exists) await deploy.schema(db, model, { schema_evolution: 'auto' })
+  else await deploy(model).to(db, { schema_evolution: 'auto' })
 }

@@ -58,10 +58,11 @@ describe('analytics', () => {
   })
   const costOf = (ms: Metric[]) => ms.reduce((a, m) => a + cost.get(m.ID)!, 0)
   /** All rows of a read, following the server's @odata.nextLink pages. */
-  const get = async (path: string) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows of many shapes, asserted field by field
+  const get = async (path: string): Promise<any[]> => {
     const rows = []
     for (let url: string | undefined = `/odata/v4/analytics/${path}`; url;) {
-      const { status, data } = await GET(url, analyst)
+      const { status, data }: { status: number; data: { value: object[]; '@odata.nextLink'?: string } } = await GET(url, analyst)
       expect(status).toBe(200)
       rows.push(...data.value)
       url = data['@odata.nextLink'] && `/odata/v4/analytics/${data['@odata.nextLink']}`

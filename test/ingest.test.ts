@@ -75,7 +75,7 @@ describe('ingest', () => {
     })
     const results = await Promise.all(calls)
     for (const r of results) expect(r.status).toBe(200)
-    const accepted = results.reduce((n, r) => n + r.data.metrics.accepted, 0)
+    const accepted = results.reduce((n: number, r: { data: { metrics: { accepted: number } } }) => n + r.data.metrics.accepted, 0)
     const distinct = new Set(Array.from({ length: 8 }, (_, c) => pool.metrics.slice((c * 25) % 200, (c * 25) % 200 + 200)).flat().map(m => m.ID)).size
     expect(accepted).toBe(distinct)
     expect(await count('InferenceMetrics')).toBe(before + distinct)
@@ -125,7 +125,7 @@ describe('ingest', () => {
   test('a failure inside the transaction rolls back all of the call', async () => {
     const payload = batch(source, 50)
     const before = await count('RoutingDecisions')
-    const db = await cds.connect.to('db')
+    const db = await cds.connect.to('db') as cds.DatabaseService & { handlers: { before: { handler: unknown }[] } }
     // make the metrics insert fail after decisions went in
     const fail = (req: cds.Request) => { if ((req.query as { INSERT?: { into?: { ref?: string[] } } })?.INSERT?.into?.ref?.[0] === 'router.InferenceMetrics') req.reject(500, 'injected') }
     db.prepend(() => db.before('CREATE', fail))
@@ -133,7 +133,7 @@ describe('ingest', () => {
       expect((await ingest(payload)).status).toBe(500)
     } finally {
       const handlers = db.handlers.before
-      handlers.splice(handlers.findIndex(h => h.handler === fail), 1)
+      handlers.splice(handlers.findIndex((h: { handler: unknown }) => h.handler === fail), 1)
     }
     expect(await count('RoutingDecisions')).toBe(before)
   })

@@ -1,5 +1,5 @@
 import cds from '@sap/cds'
-import { Summary24h, performance } from '#cds-models/AnalyticsService'
+import { Summary24h_, performance } from '#cds-models/AnalyticsService'
 import { windowStats, GROUPINGS, type Grouping } from '../lib/window-stats.ts'
 import { roundUSD } from '../lib/rollups.ts'
 
@@ -7,7 +7,7 @@ const DAY = 24 * 3600_000
 
 export class AnalyticsService extends cds.ApplicationService {
   init() {
-    this.on('READ', Summary24h, () => this.summary24h())
+    this.on('READ', Summary24h_, () => this.summary24h())
     this.on(performance, req => {
       const { from, to, groupBy = 'none' } = req.data
       if (!GROUPINGS.includes(groupBy as Grouping))

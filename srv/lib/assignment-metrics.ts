@@ -9,7 +9,7 @@ import { MetricTotals } from './rollups.ts'
 export async function updateAssignmentMetrics(req: Request) {
   const assignment = await SELECT.one.from(req.subject).columns('ID', 'agent_ID', 'model_ID') as
     { ID: string; agent_ID: string; model_ID: string } | undefined
-  if (!assignment) return req.reject(404, 'ASSIGNMENT_NOT_FOUND', [req.params[0]])
+  if (!assignment) return req.reject(404, 'No such assignment')
   const pair = await SELECT.one.from(PairRollups).where({ agent_ID: assignment.agent_ID, model_ID: assignment.model_ID }) as
     Record<string, unknown> | undefined
   const totals = pair ? MetricTotals.of(pair) : new MetricTotals()

@@ -33,9 +33,9 @@ export async function record(decisions: RoutingDecisionInput[], metrics: Inferen
     recordedAt: timestamp(m.recordedAt, now),
   }))
 
-  if (decisionRows.length) await INSERT.into(RoutingDecisions).entries(decisionRows)
-  if (candidateRows.length) await INSERT.into(DecisionCandidates).entries(candidateRows)
-  if (metricRows.length) await INSERT.into(InferenceMetrics).entries(metricRows)
+  await insert(RoutingDecisions, decisionRows)
+  await insert(DecisionCandidates, candidateRows)
+  await insert(InferenceMetrics, metricRows)
   await addToRollups(decisionRows as DecisionFacts[], metricRows as MetricFacts[])
 
   return {
@@ -65,7 +65,7 @@ async function registerUnknown(entity: typeof Agents | typeof Models, ids: strin
   if (!wanted.length) return
   const known = new Set((await SELECT.from(entity).columns('ID').where({ ID: { in: wanted } }) as { ID: string }[]).map(r => r.ID))
   const unknown = wanted.filter(ID => !known.has(ID))
-  if (unknown.length) await INSERT.into(entity).entries(unknown.map(ID => ({ ID, name: ID, autoRegistered: true })))
+  await insert(entity, unknown.map(ID => ({ ID, name: ID, autoRegistered: true })))
 }
 
 /** Cost of a metric from its model's list prices (USD per 1M tokens); unpriced models cost 0. */
@@ -80,6 +80,11 @@ async function pricing(modelIDs: string[]) {
     const p = prices.get(m.model_ID!) ?? { input: 0, output: 0 }
     return roundUSD(((m.inputTokens ?? 0) * p.input + (m.outputTokens ?? 0) * p.output) / 1e6)
   }
+}
+
+/** One bulk INSERT of rows CAP has validated against the entity (the typer's key types admit no nulls). */
+const insert = async (entity: new () => object, rows: object[]) => {
+  if (rows.length) await INSERT.into(entity).entries(rows as never)
 }
 
 /** Normalizes to the UTC ISO form CAP stores, so rollup hours and window edges compare as strings. */

@@ -141,7 +141,7 @@ class Grouped<T> {
  * merges the deltas into them and writes them back in one UPSERT.
  */
 async function upsertMerged<T>(
-  entity: object, keyColumns: string[], grouped: Grouped<T>,
+  entity: new () => object, keyColumns: string[], grouped: Grouped<T>,
   mergeRow: (stored: Record<string, unknown> | undefined, delta: T) => Record<string, unknown>,
 ) {
   if (!grouped.groups.size) return

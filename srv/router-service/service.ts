@@ -1,5 +1,5 @@
 import cds from '@sap/cds'
-import { Assignments, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
+import { Assignment, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
 import { record, repeatedRanks } from '../lib/recorder.ts'
 import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
 
@@ -11,7 +11,7 @@ export class RouterService extends cds.ApplicationService {
     this.checkCandidateRanks()
     this.onIngest()
     this.onSingleWrites()
-    this.on(Assignments.actions.updateMetrics, updateAssignmentMetrics)
+    this.on(Assignment.actions.updateMetrics, updateAssignmentMetrics)
     return super.init()
   }
 
@@ -40,13 +40,13 @@ export class RouterService extends cds.ApplicationService {
   private onSingleWrites() {
     this.on('CREATE', RoutingDecisions, async req => {
       const { accepted } = (await record([req.data], [])).decisions!
-      if (!accepted) return req.reject(409, 'ENTITY_ALREADY_EXISTS', [RoutingDecisions.name, req.data.ID])
-      return SELECT.one.from(RoutingDecisions, req.data.ID!)
+      if (!accepted) return req.reject(409, `A routing decision with ID ${req.data.ID} is already stored`)
+      return SELECT.one.from(RoutingDecisions).where({ ID: req.data.ID })
     })
     this.on('CREATE', InferenceMetrics, async req => {
       const { accepted } = (await record([], [req.data])).metrics!
-      if (!accepted) return req.reject(409, 'ENTITY_ALREADY_EXISTS', [InferenceMetrics.name, req.data.ID])
-      return SELECT.one.from(InferenceMetrics, req.data.ID!)
+      if (!accepted) return req.reject(409, `An inference metric with ID ${req.data.ID} is already stored`)
+      return SELECT.one.from(InferenceMetrics).where({ ID: req.data.ID })
     })
   }
 }
