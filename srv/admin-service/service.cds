@@ -10,8 +10,8 @@ service AdminService {
     action updateMetrics() returns Assignments;
   };
 
-  type PurgeResult { decisions : Integer; metrics : Integer }
+  type PurgeResult { cutoff : Timestamp; decisions : Integer; metrics : Integer }
 
-  /** Deletes decisions and metrics older than `before` (whole UTC hours) together with their hourly rollups. */
-  action purge(before : Timestamp) returns PurgeResult;
+  /** Retention: deletes decisions and metrics before `before`, rounded down to a whole UTC hour, and takes them out of every statistic. */
+  action purge(before : Timestamp @mandatory) returns PurgeResult;
 }

@@ -31,10 +31,14 @@ export class LatencySketch {
     return this
   }
 
-  merge(other: LatencySketch): this {
-    this.zeros += other.zeros
-    for (const [index, n] of other.buckets) this.buckets.set(index, (this.buckets.get(index) ?? 0) + n)
-    this.count += other.count
+  /** Adds the other sketch's counts; with sign -1 takes away a sketch merged in before. */
+  merge(other: LatencySketch, sign: 1 | -1 = 1): this {
+    this.zeros += sign * other.zeros
+    for (const [index, n] of other.buckets) {
+      const left = (this.buckets.get(index) ?? 0) + sign * n
+      if (left) this.buckets.set(index, left); else this.buckets.delete(index)
+    }
+    this.count += sign * other.count
     return this
   }
 

@@ -1,4 +1,4 @@
-import { HourlyRollups, PairRollups, ModelRollups, StrategyRollups, WriteLocks } from '#cds-models/router'
+import { HourlyRollups, PairRollups, ModelRollups, StrategyRollups, WriteLocks, RoutingDecisions } from '#cds-models/router'
 import { LatencySketch } from './latency-sketch.ts'
 
 /** The fields of a stored metric that the rollups add up. */
@@ -45,12 +45,13 @@ export class MetricTotals {
     return this
   }
 
-  merge(t: MetricTotals): this {
-    this.requests += t.requests; this.successes += t.successes; this.failures += t.failures
-    this.latencySumMs += t.latencySumMs
-    this.inputTokens += t.inputTokens; this.outputTokens += t.outputTokens
-    this.cost += t.cost
-    this.sketch.merge(t.sketch)
+  /** Adds the other totals; with sign -1 takes away totals merged in before (retention). */
+  merge(t: MetricTotals, sign: 1 | -1 = 1): this {
+    this.requests += sign * t.requests; this.successes += sign * t.successes; this.failures += sign * t.failures
+    this.latencySumMs += sign * t.latencySumMs
+    this.inputTokens += sign * t.inputTokens; this.outputTokens += sign * t.outputTokens
+    this.cost += sign * t.cost
+    this.sketch.merge(t.sketch, sign)
     return this
   }
 
@@ -77,12 +78,19 @@ export async function lockWriters() {
   await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
 }
 
+interface StrategyTotals { decisions: number; scoredDecisions: number; scoreSum: number; fallbacks: number }
+
+/** Deltas of the all-time rollups: per pair, per model, per strategy and model. */
+class AllTimeDeltas {
+  readonly pairs = new Grouped(() => ({ totals: new MetricTotals(), lastUsedAt: '' }))
+  readonly models = new Grouped(() => new MetricTotals())
+  readonly strategies = new Grouped<StrategyTotals>(() => ({ decisions: 0, scoredDecisions: 0, scoreSum: 0, fallbacks: 0 }))
+}
+
 /** Adds freshly stored decisions and metrics to every rollup, in the caller's transaction. */
 export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFacts[]) {
   const hourly = new Grouped<{ decisions: number; totals: MetricTotals }>(() => ({ decisions: 0, totals: new MetricTotals() }))
-  const pairs = new Grouped(() => ({ totals: new MetricTotals(), lastUsedAt: '' }))
-  const models = new Grouped(() => new MetricTotals())
-  const strategies = new Grouped(() => ({ decisions: 0, scoredDecisions: 0, scoreSum: 0, fallbacks: 0 }))
+  const allTime = new AllTimeDeltas(), { pairs, models, strategies } = allTime
 
   for (const d of decisions) {
     hourly.at(hourOf(d.decidedAt), d.agent_ID, d.model_ID).decisions++
@@ -101,27 +109,58 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
 
   await upsertMerged(HourlyRollups, ['hour', 'agent_ID', 'model_ID'], hourly, (stored, delta) => ({
     decisions: Number(stored?.decisions ?? 0) + delta.decisions,
-    ...merged(stored, delta.totals).toRow(),
+    ...(stored ? MetricTotals.of(stored).merge(delta.totals) : delta.totals).toRow(),
   }))
+  await applyAllTime(allTime, 1)
+}
+
+/**
+ * Takes the decisions and metrics before `cutoff` (a whole UTC hour) out of the rollups, in the
+ * transaction that deletes them: the hourly rows go, and what they held is subtracted from the
+ * all-time rollups. Strategies are not kept per hour, so their share is counted from the raw rows.
+ */
+export async function removeFromRollups(cutoff: string) {
+  const allTime = new AllTimeDeltas()
+  for (const row of await SELECT.from(HourlyRollups).where`hour < ${cutoff} and requests > 0` as Record<string, unknown>[]) {
+    const totals = MetricTotals.of(row)
+    allTime.pairs.at(row.agent_ID as string, row.model_ID as string).totals.merge(totals)
+    allTime.models.at(row.model_ID as string).merge(totals)
+  }
+  const strategies = await SELECT.from(RoutingDecisions)
+    .columns('strategy', 'model_ID', 'count(1) as decisions', 'count(score) as scoredDecisions', 'sum(score) as scoreSum',
+      'sum(case when fallback = true then 1 else 0 end) as fallbacks')
+    .where`decidedAt < ${cutoff}`.groupBy('strategy', 'model_ID') as Record<string, unknown>[]
+  for (const s of strategies) {
+    const delta = allTime.strategies.at(s.strategy as string, s.model_ID as string)
+    for (const k of ['decisions', 'scoredDecisions', 'scoreSum', 'fallbacks'] as const) delta[k] = Number(s[k] ?? 0)
+  }
+  await DELETE.from(HourlyRollups).where`hour < ${cutoff}`
+  await applyAllTime(allTime, -1)
+  await DELETE.from(PairRollups).where`requests <= 0`
+  await DELETE.from(ModelRollups).where`requests <= 0`
+  await DELETE.from(StrategyRollups).where`decisions <= 0`
+}
+
+/** Adds (sign 1) or subtracts (sign -1) deltas to or from the all-time rollups. */
+async function applyAllTime({ pairs, models, strategies }: AllTimeDeltas, sign: 1 | -1) {
+  const merged = (stored: Record<string, unknown> | undefined, delta: MetricTotals) =>
+    (stored ? MetricTotals.of(stored) : new MetricTotals()).merge(delta, sign)
   await upsertMerged(PairRollups, ['agent_ID', 'model_ID'], pairs, (stored, delta) => {
     const totals = merged(stored, delta.totals)
     const last = stored?.lastUsedAt as string | undefined
-    return { ...totals.toRow(), ...totals.percentiles(), lastUsedAt: last && last > delta.lastUsedAt ? last : delta.lastUsedAt }
+    return { ...totals.toRow(), ...totals.percentiles(), lastUsedAt: last && last > delta.lastUsedAt ? last : delta.lastUsedAt || null }
   })
   await upsertMerged(ModelRollups, ['model_ID'], models, (stored, delta) => {
     const totals = merged(stored, delta)
     return { ...totals.toRow(), ...totals.percentiles() }
   })
   await upsertMerged(StrategyRollups, ['strategy', 'model_ID'], strategies, (stored, delta) => ({
-    decisions: Number(stored?.decisions ?? 0) + delta.decisions,
-    scoredDecisions: Number(stored?.scoredDecisions ?? 0) + delta.scoredDecisions,
-    scoreSum: Number(stored?.scoreSum ?? 0) + delta.scoreSum,
-    fallbacks: Number(stored?.fallbacks ?? 0) + delta.fallbacks,
+    decisions: Number(stored?.decisions ?? 0) + sign * delta.decisions,
+    scoredDecisions: Number(stored?.scoredDecisions ?? 0) + sign * delta.scoredDecisions,
+    scoreSum: Number(stored?.scoreSum ?? 0) + sign * delta.scoreSum,
+    fallbacks: Number(stored?.fallbacks ?? 0) + sign * delta.fallbacks,
   }))
 }
-
-const merged = (stored: Record<string, unknown> | undefined, delta: MetricTotals) =>
-  stored ? MetricTotals.of(stored).merge(delta) : delta
 
 /** Deltas grouped by a composite key of string values. */
 class Grouped<T> {
