@@ -4,3 +4,4 @@ using from './analytics-service/service';
 using from './analytics-service/access-control';
 using from './admin-service/service';
 using from './admin-service/access-control';
+using from './analytics-service/aggregation';

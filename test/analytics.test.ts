@@ -113,6 +113,16 @@ describe('analytics', () => {
     for (const r of perModel) expect(Number(r.requests)).toBe(metrics.filter(m => m.model_ID === r.model_ID).length)
   })
 
+  test('$metadata announces $apply support and measures for Fiori and BI tools', async () => {
+    const { data } = await GET('/odata/v4/analytics/$metadata', analyst)
+    for (const target of ['HourlyStats', 'InferenceMetrics', 'RoutingDecisions'])
+      expect(data).toMatch(new RegExp(`<Annotations Target="AnalyticsService.EntityContainer/${target}">[\\s\\S]*?Aggregation.ApplySupported`))
+    expect(data).toMatch(/Analytics.Measure/)
+    // a measure aggregates by its default method without naming it
+    const [total] = await get('HourlyStats?$apply=aggregate(requests)')
+    expect(Number(total.requests)).toBe(metrics.length)
+  })
+
   test('raw InferenceMetrics support $apply', async () => {
     const rows = await get('InferenceMetrics?$apply=filter(success eq false)/groupby((model_ID),aggregate($count as failures))')
     for (const r of rows) expect(Number(r.failures)).toBe(metrics.filter(m => m.model_ID === r.model_ID && !m.success).length)
