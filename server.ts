@@ -17,7 +17,7 @@ cds.on('bootstrap', (app: Application) => {
   })
 })
 
-cds.on('served', deployLocalDatabase)
+cds.on('served', prepareDatabase)
 
 /**
  * `updateMetrics` only derives an assignment's figures from stored metrics and overwrites no one's
@@ -35,15 +35,28 @@ interface Deploy {
 }
 
 /**
+ * Range reads by time at the edges of the hourly rollups (srv/lib/window-stats.ts) and per pair.
+ * HANA gets the same from db/src/*.hdbindex; SQLite and PostgreSQL get them here.
+ */
+const INDEXES = [
+  'router_InferenceMetrics_recordedAt ON router_InferenceMetrics (recordedAt)',
+  'router_RoutingDecisions_decidedAt ON router_RoutingDecisions (decidedAt)',
+  'router_InferenceMetrics_pair ON router_InferenceMetrics (agent_ID, model_ID)',
+]
+
+/**
  * A file-based SQLite database is created with its master data on first start and keeps its rows
  * across restarts; later starts only add what the model gained (CAP's schema evolution).
  */
-async function deployLocalDatabase() {
+async function prepareDatabase() {
   const db = cds.db as cds.DatabaseService & { kind?: string; url4?: (tenant?: string) => string }
-  if (db?.kind !== 'sqlite' || db.url4?.() === ':memory:') return
-  const [exists] = await db.run(`SELECT 1 FROM sqlite_schema WHERE name = 'cds_model'`) as unknown[]
-  const model = await cds.load('*').then(cds.minify)
-  const { deploy } = cds as unknown as { deploy: Deploy }
-  if (exists) await deploy.schema(db, model, { schema_evolution: 'auto' })
-  else await deploy(model).to(db, { schema_evolution: 'auto' })
+  if (db?.kind === 'sqlite' && db.url4?.() !== ':memory:') {
+    const [exists] = await db.run(`SELECT 1 FROM sqlite_schema WHERE name = 'cds_model'`) as unknown[]
+    const model = await cds.load('*').then(cds.minify)
+    const { deploy } = cds as unknown as { deploy: Deploy }
+    if (exists) await deploy.schema(db, model, { schema_evolution: 'auto' })
+    else await deploy(model).to(db, { schema_evolution: 'auto' })
+  }
+  if (db?.kind === 'sqlite' || db?.kind === 'postgres')
+    for (const index of INDEXES) await db.run(`CREATE INDEX IF NOT EXISTS ${index}`)
 }

@@ -10,6 +10,7 @@ describe('persistence on the SQLite file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'router-odata-'))
   const file = path.join(dir, 'router.sqlite')
   const config = { requires: { db: { kind: 'sqlite', credentials: { url: file } } } }
+  const start = () => startServer(config, { CDS_PLUGIN_UI5_ACTIVE: 'false' }) // OData only: no UI5 apps needed here
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   const json = (url: string, init: RequestInit = {}) =>
@@ -17,7 +18,7 @@ describe('persistence on the SQLite file', () => {
 
   test('the first start creates the database with its master data, and data survives a restart', async () => {
     const m = metric()
-    let server = await startServer(config)
+    let server = await start()
     try {
       expect(existsSync(file)).toBe(true)
       expect(Number(await (await json(`${server.url}/odata/v4/router/Models/$count`)).text())).toBeGreaterThanOrEqual(12)
@@ -27,7 +28,7 @@ describe('persistence on the SQLite file', () => {
       expect(price.status).toBe(200)
     } finally { await server.stop() }
 
-    server = await startServer(config)
+    server = await start()
     try {
       const again = await json(`${server.url}/odata/v4/router/InferenceMetrics(${m.ID})`)
       expect(again.status).toBe(200)
@@ -40,7 +41,7 @@ describe('persistence on the SQLite file', () => {
   })
 
   test('GET /health answers 200 while the database answers and 503 when it does not', async () => {
-    const server = await startServer(config)
+    const server = await start()
     try {
       const up = await fetch(`${server.url}/health`)
       expect(up.status).toBe(200)

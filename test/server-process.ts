@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import { root } from './support'
+
+/** Tests and the benchmark run from the project root (npm, jest). */
+const root = process.cwd()
 
 const freePort = () => new Promise<number>(resolve => {
   const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })

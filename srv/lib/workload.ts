@@ -13,9 +13,11 @@ export interface SimulatedModel { ID: string; medianLatencyMs: number; spread: n
 export interface WorkloadOptions {
   agents: string[]
   models: SimulatedModel[]
-  /** Timestamps are spread uniformly over `from <= t < to`. */
+  /** Timestamps fall in `from <= t < to`: uniformly at random, or in order when `count` is given. */
   from: Date
   to: Date
+  /** How many records will be drawn: then time advances through the window as a router writes, oldest first. */
+  count?: number
   seed?: number
   /** Candidates weighed per decision. */
   candidates?: number
@@ -67,7 +69,7 @@ export function* traffic(o: WorkloadOptions): Generator<{ decision: Decision; me
   const span = o.to.getTime() - o.from.getTime()
   for (let n = 0; ; n++) {
     const agent_ID = o.agents[pickAgent()], model = o.models[pickModel()]
-    const at = new Date(o.from.getTime() + Math.floor(rnd() * span))
+    const at = new Date(o.from.getTime() + Math.floor(o.count ? (n + rnd()) * span / o.count : rnd() * span))
     const strategy = STRATEGIES[Math.floor(rnd() * rnd() * STRATEGIES.length)]
     const score = Math.round(rnd() * 1e4) / 1e4
     const candidates = Array.from({ length: o.candidates ?? 3 }, (_, i) => ({

@@ -19,6 +19,14 @@ describe('workload', () => {
     expect(new Set(metrics.map(m => m.ID)).size).toBe(2000)
   })
 
+  test('with a count, time advances through the window in order', () => {
+    const { decisions } = batch(traffic({ ...options, count: 1000 }), 1000)
+    const times = decisions.map(d => d.decidedAt)
+    expect(times).toEqual([...times].sort())
+    expect(times[0] < '2026-01-01T00:10').toBe(true)
+    expect(times[999] > '2026-01-01T23:50').toBe(true)
+  })
+
   test('agents and models are skewed towards the first ones', () => {
     const { metrics } = batch(traffic(options), 5000)
     const share = (id: string) => metrics.filter(m => m.model_ID === id).length / metrics.length
