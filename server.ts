@@ -2,6 +2,7 @@ import cds from '@sap/cds'
 import type { Application, Request, Response, NextFunction } from 'express'
 import { Agents } from '#cds-models/router'
 import { installRequestGuards } from './srv/lib/request-guards.ts'
+import { createIndexes } from './srv/lib/indexes.ts'
 
 cds.on('bootstrap', (app: Application) => {
   installRequestGuards(app)
@@ -35,16 +36,6 @@ interface Deploy {
 }
 
 /**
- * Range reads by time at the edges of the hourly rollups (srv/lib/window-stats.ts) and per pair.
- * HANA gets the same from db/src/*.hdbindex; SQLite and PostgreSQL get them here.
- */
-const INDEXES = [
-  'router_InferenceMetrics_recordedAt ON router_InferenceMetrics (recordedAt)',
-  'router_RoutingDecisions_decidedAt ON router_RoutingDecisions (decidedAt)',
-  'router_InferenceMetrics_pair ON router_InferenceMetrics (agent_ID, model_ID)',
-]
-
-/**
  * A file-based SQLite database is created with its master data on first start and keeps its rows
  * across restarts; later starts only add what the model gained (CAP's schema evolution).
  */
@@ -57,6 +48,5 @@ async function prepareDatabase() {
     if (exists) await deploy.schema(db, model, { schema_evolution: 'auto' })
     else await deploy(model).to(db, { schema_evolution: 'auto' })
   }
-  if (db?.kind === 'sqlite' || db?.kind === 'postgres')
-    for (const index of INDEXES) await db.run(`CREATE INDEX IF NOT EXISTS ${index}`)
+  if (db?.kind === 'sqlite' || db?.kind === 'postgres') await createIndexes(db)
 }

@@ -10,6 +10,8 @@ type Millis   : Double @assert.range: [0, _] @assert.range.message: 'A duration 
 type USD      : Decimal(20, 10) @assert.range: [0, _] @assert.range.message: 'A cost cannot be negative';
 type USDPer1M : Decimal(12, 4) @assert.range: [0, _] @assert.range.message: 'A price cannot be negative';
 
+type CandidateRank : Integer @assert.range: [1, _] @assert.range.message: 'Candidate ranks start at 1';
+
 type Strategy : String(20) @assert.range enum { greedy; optimal; balanced; fallback; manual }
 type AssignmentStatus : String(10) @assert.range enum { ACTIVE; INACTIVE }
 
@@ -66,7 +68,7 @@ entity RoutingDecisions {
 
 entity DecisionCandidates {
   key decision : Association to RoutingDecisions;
-  key rank     : Integer @mandatory @assert.range: [1, _] @assert.range.message: 'Candidate ranks start at 1';
+  key rank     : CandidateRank @mandatory;
       model_ID : ModelID @mandatory;
       model    : Association to Models on model.ID = model_ID;
       score    : Score;

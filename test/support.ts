@@ -4,11 +4,32 @@ import { randomUUID } from 'node:crypto'
 
 export const root = path.resolve(__dirname, '..')
 
-/** Starts the gateway in-process on an in-memory database; statuses are asserted, never thrown. */
+/**
+ * Starts the gateway in-process; statuses are asserted, never thrown. On SQLite (profile test) the
+ * database is in memory; with the pg profile each test file gets a schema of its own in PostgreSQL.
+ */
 export function launch() {
+  if (cds.env.requires.db.kind === 'postgres') ownPostgresSchema()
   const test = cds.test(root)
   test.axios.defaults.validateStatus = () => true
   return test
+}
+
+/** A fresh schema for this test file, deployed with the model and master data before the server starts. */
+function ownPostgresSchema() {
+  const schema = `test_${process.pid}_${Date.now().toString(36)}`
+  const admin = async (sql: string) => {
+    const { credentials } = cds.env.requires.db
+    const pg = await cds.connect.to(`pg-admin-${schema}`, { kind: 'postgres', credentials: { ...credentials, schema: undefined } } as object) as cds.DatabaseService
+    try { await pg.run(sql) } finally { await (pg as unknown as { disconnect(): Promise<void> }).disconnect() }
+  }
+  beforeAll(async () => {
+    await admin(`CREATE SCHEMA "${schema}"`)
+    cds.env.requires.db.credentials.schema = schema
+    const { deploy } = cds as unknown as { deploy: (model: string) => { to: (db: object) => Promise<unknown> } }
+    await deploy('*').to(await cds.connect.to('db'))
+  })
+  afterAll(() => admin(`DROP SCHEMA "${schema}" CASCADE`))
 }
 
 export const as = (user: 'router' | 'analyst' | 'admin' | 'nobody') => ({ auth: { username: user, password: user } })

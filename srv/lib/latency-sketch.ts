@@ -57,15 +57,22 @@ export class LatencySketch {
 
   /** The nearest-rank quantile (q in 0..1): the value at rank ceil(q·n), within the relative accuracy. */
   quantile(q: number): number | null {
-    if (this.count === 0) return null
-    const rank = Math.max(1, Math.ceil(q * this.count))
-    if (rank <= this.zeros) return 0
-    let seen = this.zeros
+    return this.quantiles([q])[0]
+  }
+
+  /** Several quantiles, in ascending order of q, in one pass over the sorted buckets. */
+  quantiles(qs: number[]): (number | null)[] {
+    if (this.count === 0) return qs.map(() => null)
+    const ranks = qs.map(q => Math.max(1, Math.ceil(q * this.count)))
+    const found: (number | null)[] = ranks.map(rank => rank <= this.zeros ? 0 : null)
+    let seen = this.zeros, next = found.findIndex(v => v === null)
+    if (next < 0) return found
     for (const index of [...this.buckets.keys()].sort((a, b) => a - b)) {
       seen += this.buckets.get(index)!
-      if (seen >= rank) return (2 * GAMMA ** index) / (GAMMA + 1)
+      while (next < ranks.length && seen >= ranks[next]) found[next++] = (2 * GAMMA ** index) / (GAMMA + 1)
+      if (next === ranks.length) break
     }
-    return null // unreachable: the counts add up to this.count
+    return found
   }
 
   toJSON(): SketchJSON {

@@ -64,7 +64,8 @@ export class MetricTotals {
   }
 
   percentiles() {
-    return { p50LatencyMs: this.sketch.quantile(0.5), p95LatencyMs: this.sketch.quantile(0.95), p99LatencyMs: this.sketch.quantile(0.99) }
+    const [p50LatencyMs, p95LatencyMs, p99LatencyMs] = this.sketch.quantiles([0.5, 0.95, 0.99])
+    return { p50LatencyMs, p95LatencyMs, p99LatencyMs }
   }
 }
 
@@ -128,7 +129,7 @@ export async function removeFromRollups(cutoff: string) {
   }
   const strategies = await SELECT.from(RoutingDecisions)
     .columns('strategy', 'model_ID', 'count(1) as decisions', 'count(score) as scoredDecisions', 'sum(score) as scoreSum',
-      'sum(case when fallback = true then 1 else 0 end) as fallbacks')
+      'count(case when fallback = true then 1 end) as fallbacks')
     .where`decidedAt < ${cutoff}`.groupBy('strategy', 'model_ID') as Record<string, unknown>[]
   for (const s of strategies) {
     const delta = allTime.strategies.at(s.strategy as string, s.model_ID as string)

@@ -12,10 +12,40 @@ service RouterService {
   entity RoutingDecisions as projection on db.RoutingDecisions;
   entity InferenceMetrics as projection on db.InferenceMetrics;
 
-  type CandidateInput       : projection on db.DecisionCandidates excluding { decision, model };
-  type RoutingDecisionInput : projection on db.RoutingDecisions excluding { agent, model, candidates, metrics };
-  extend RoutingDecisionInput with columns { null as candidates : many CandidateInput };
-  type InferenceMetricInput : projection on db.InferenceMetrics excluding { decision, agent, model };
+  // The records of `ingest`: the entities' fields, declared as plain structures because CAP
+  // validates arrays of those three times faster than arrays of entity projections.
+  // Ranges and enums come with the types of db/schema.cds; the IDs are required for idempotency.
+  type CandidateInput {
+    model_ID : db.ModelID @mandatory;
+    score    : db.Score;
+    rank     : db.CandidateRank @mandatory;
+  }
+  type RoutingDecisionInput {
+    ID         : UUID @mandatory;
+    requestId  : String(100);
+    agent_ID   : db.AgentID @mandatory;
+    model_ID   : db.ModelID @mandatory;
+    strategy   : db.Strategy @mandatory;
+    score      : db.Score;
+    fallback   : Boolean;
+    decidedAt  : Timestamp;
+    candidates : many CandidateInput;
+  }
+  type InferenceMetricInput {
+    ID           : UUID @mandatory;
+    decision_ID  : UUID;
+    agent_ID     : db.AgentID @mandatory;
+    model_ID     : db.ModelID @mandatory;
+    latencyMs    : db.Millis @mandatory;
+    ttftMs       : db.Millis;
+    inputTokens  : db.Tokens;
+    outputTokens : db.Tokens;
+    success      : Boolean;
+    errorCode    : String(100);
+    finishReason : String(50);
+    cost         : db.USD;
+    recordedAt   : Timestamp;
+  }
 
   type IngestCounts { accepted : Integer; duplicates : Integer }
   type IngestResult { decisions : IngestCounts; metrics : IngestCounts }
@@ -23,7 +53,3 @@ service RouterService {
   /** Stores a batch of decisions and metrics in one transaction; re-sent IDs are reported, not stored again. */
   action ingest(decisions : many RoutingDecisionInput, metrics : many InferenceMetricInput) returns IngestResult;
 }
-
-// The router sends the IDs: they are what makes a retried call idempotent.
-annotate RouterService.RoutingDecisionInput with { ID @mandatory };
-annotate RouterService.InferenceMetricInput with { ID @mandatory };

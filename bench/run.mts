@@ -1,0 +1,221 @@
+/**
+ * `npm run bench`: write and read throughput of the gateway, measured over real HTTP against the
+ * server as its own process, beside the baselines measured in the same run. Prints figures and
+ * ratios; asserts nothing. `--quick` shrinks every phase for a smoke run.
+ *
+ *   write path   generic POST (16 clients), JSON $batch (100 per change set), ingest (1 and 4 clients),
+ *                in-process INSERT.entries, raw node:sqlite prepared inserts: SQLite file (WAL) and in-memory
+ *   scale        ingest up to 1,000,000 stored metrics on the SQLite file: rate, server peak RSS,
+ *                analytics answer times at 10,000 and at 1,000,000 metrics beside raw-table scans
+ */
+import cds from '@sap/cds'
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { startServer, basic } from '../test/server-process.ts'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
+import { INDEXES, createIndexes } from '../srv/lib/indexes.ts'
+
+const quick = process.argv.includes('--quick')
+const scaleMetrics = quick ? 100_000 : 1_000_000
+const BATCH = 1000 // records per ingest call: 500 decisions (3 candidates each) and 500 metrics
+const CALLS = quick ? 10 : 40 // calls per write-path measurement
+const dir = mkdtempSync(path.join(tmpdir(), 'router-bench-'))
+const results: [string, string][] = []
+const report = (label: string, value: string) => { results.push([label, value]); console.log(`  ${label.padEnd(58)} ${value}`) }
+const rate = (records: number, ms: number) => Math.round(records / (ms / 1000))
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+type Server = Awaited<ReturnType<typeof startServer>>
+const launch = (url: string) => startServer({ requires: { db: { kind: 'sqlite', credentials: { url } } } }, { CDS_PLUGIN_UI5_ACTIVE: 'false', cds_log_levels_odata: 'warn' })
+const peakRSS = (server: Server) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))![1]) / 1024
+
+async function post(server: Server, url: string, body: unknown, user = 'router') {
+  const res = await fetch(`${server.url}${url}`, { method: 'POST', body: JSON.stringify(body), headers: { ...basic(user), 'content-type': 'application/json' } })
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return res
+}
+
+const source = (from: Date, to: Date, count: number) => traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from, to, count, seed: 1 })
+/** What a router writes: the traffic of the last hour, oldest first. */
+const recent = (count: number) => source(new Date(Date.now() - 3600_000), new Date(), count)
+const payload = (generator: ReturnType<typeof source>) => batch(generator, BATCH / 2)
+const metricsOnly = (n: number) => batch(recent(n), n).metrics
+
+/** Runs `clients` loops concurrently until `records` records are written; returns records/s. */
+async function concurrently(clients: number, records: number, perCall: number, call: () => Promise<unknown>) {
+  let left = Math.ceil(records / perCall)
+  const start = performance.now()
+  await Promise.all(Array.from({ length: clients }, async () => { while (left-- > 0) await call() }))
+  return rate(Math.ceil(records / perCall) * perCall, performance.now() - start)
+}
+
+async function writePath(mode: string, url: string) {
+  console.log(`\nwrite path, ${mode}`)
+  const server = await launch(url)
+  const figures: Record<string, number> = {}
+  try {
+    const generic = metricsOnly(quick ? 800 : 3000)
+    let i = 0
+    figures.post = await concurrently(16, generic.length, 1, () => post(server, '/odata/v4/router/InferenceMetrics', generic[i++]))
+    report('generic POST of one metric, 16 clients', `${fmt(figures.post)} records/s`)
+
+    const batches = Array.from({ length: quick ? 5 : 20 }, () => metricsOnly(100))
+    i = 0
+    figures.batch = await concurrently(1, batches.length * 100, 100, () => post(server, '/odata/v4/router/$batch', {
+      requests: batches[i++].map((m, n) => ({ id: `r${n}`, atomicityGroup: 'g', method: 'POST', url: 'InferenceMetrics', headers: { 'content-type': 'application/json' }, body: m })),
+    }))
+    report('JSON $batch, 100 POSTs per change set', `${fmt(figures.batch)} records/s`)
+
+    const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => payload(gen))
+    i = 0
+    figures.ingest1 = await concurrently(1, calls.length * BATCH / 2, BATCH, () => post(server, '/odata/v4/router/ingest', calls[i++]))
+    report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
+    const calls4 = Array.from({ length: CALLS }, () => payload(gen))
+    i = 0
+    figures.ingest4 = await concurrently(4, calls4.length * BATCH / 2, BATCH, () => post(server, '/odata/v4/router/ingest', calls4[i++]))
+    report(`ingest, 4 clients, ${BATCH} records a call`, `${fmt(figures.ingest4)} records/s`)
+    report('server peak RSS', `${Math.round(peakRSS(server))} MB`)
+  } finally { await server.stop() }
+
+  figures.entries = await inProcessEntries(url === ':memory:' ? ':memory:' : path.join(dir, `entries-${Date.now()}.sqlite`))
+  report('in-process INSERT.entries (CAP, same tables, no HTTP)', `${fmt(figures.entries)} records/s`)
+  figures.raw = rawSqlite(url === ':memory:' ? ':memory:' : path.join(dir, `raw-${Date.now()}.sqlite`))
+  report('raw node:sqlite prepared inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
+
+  report('ratio ingest (1 client) / in-process INSERT.entries', `${(figures.ingest1 / figures.entries * 100).toFixed(0)}%  (target >= 50%)`)
+  report('ratio ingest (4 clients) / generic POST (16 clients)', `${(figures.ingest4 / figures.post).toFixed(0)}x  (target >= 50x)`)
+  report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
+  return figures
+}
+
+/** Rows as the write path stores them, for the baselines. */
+function rows(p: { decisions: Decision[]; metrics: Metric[] }) {
+  return {
+    decisions: p.decisions.map(({ candidates: _, ...d }) => d),
+    candidates: p.decisions.flatMap(d => d.candidates.map(c => ({ ...c, decision_ID: d.ID }))),
+    metrics: p.metrics.map(m => ({ ...m, cost: 0.001 })),
+  }
+}
+
+async function inProcessEntries(url: string) {
+  const db = await cds.connect.to('bench', { kind: 'sqlite', credentials: { url } } as object) as cds.DatabaseService
+  const { deploy } = cds as unknown as { deploy: (m: object) => { to: (db: object) => Promise<unknown> } }
+  await deploy(schema).to(db)
+  await createIndexes(db)
+  const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => rows(payload(gen)))
+  const start = performance.now()
+  for (const r of calls) await db.tx(async tx => {
+    await tx.run(INSERT.into('router.RoutingDecisions').entries(r.decisions))
+    await tx.run(INSERT.into('router.DecisionCandidates').entries(r.candidates))
+    await tx.run(INSERT.into('router.InferenceMetrics').entries(r.metrics))
+  })
+  const result = rate(calls.length * BATCH, performance.now() - start)
+  await (db as unknown as { disconnect(): Promise<void> }).disconnect()
+  return result
+}
+
+const schema = await cds.load(['db'])
+
+function rawSqlite(url: string) {
+  const sqlite = new DatabaseSync(url)
+  if (url !== ':memory:') sqlite.exec('PRAGMA journal_mode = WAL')
+  sqlite.exec((cds.compile.to.sql(schema, { dialect: 'sqlite' } as never) as unknown as string[]).join(';\n'))
+  for (const index of INDEXES) sqlite.exec(`CREATE INDEX ${index}`)
+  const insert = (table: string, columns: string[]) => {
+    const statement = sqlite.prepare(`INSERT INTO ${table} (${columns}) VALUES (${columns.map(() => '?')})`)
+    return (row: Record<string, unknown>) => statement.run(...columns.map(c => (typeof row[c] === 'boolean' ? Number(row[c]) : row[c] ?? null) as never))
+  }
+  const decision = insert('router_RoutingDecisions', ['ID', 'requestId', 'agent_ID', 'model_ID', 'strategy', 'score', 'fallback', 'decidedAt'])
+  const candidate = insert('router_DecisionCandidates', ['decision_ID', 'rank', 'model_ID', 'score'])
+  const metric = insert('router_InferenceMetrics', ['ID', 'decision_ID', 'agent_ID', 'model_ID', 'latencyMs', 'ttftMs', 'inputTokens', 'outputTokens', 'success', 'errorCode', 'finishReason', 'cost', 'recordedAt'])
+  const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => rows(payload(gen)))
+  const start = performance.now()
+  for (const r of calls) {
+    sqlite.exec('BEGIN')
+    r.decisions.forEach(decision); r.candidates.forEach(candidate); r.metrics.forEach(metric)
+    sqlite.exec('COMMIT')
+  }
+  const result = rate(calls.length * BATCH, performance.now() - start)
+  sqlite.close()
+  return result
+}
+
+/** Median answer time of a GET over `n` calls, after one warm-up. */
+async function timeGET(server: Server, url: string, n = 15) {
+  const once = async () => {
+    const start = performance.now()
+    const res = await fetch(`${server.url}${url}`, { headers: basic('analyst') })
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+    await res.arrayBuffer()
+    return performance.now() - start
+  }
+  await once()
+  const times = []
+  for (let i = 0; i < n; i++) times.push(await once())
+  return times.sort((a, b) => a - b)[Math.floor(n / 2)]
+}
+
+async function analyticsTimes(server: Server) {
+  const to = new Date(), from = new Date(to.getTime() - 86400_000)
+  const window = `from=${from.toISOString()},to=${to.toISOString()}`
+  const since = `recordedAt ge ${from.toISOString()} and recordedAt lt ${to.toISOString()}`
+  const sums = 'aggregate($count as requests,latencyMs with average as avgLatencyMs,inputTokens with sum as inputTokens,outputTokens with sum as outputTokens,cost with sum as cost)'
+  const A = '/odata/v4/analytics'
+  return {
+    ModelPerformance: await timeGET(server, `${A}/ModelPerformance`),
+    'ModelPerformance as raw scan': await timeGET(server, `${A}/InferenceMetrics?$apply=groupby((model_ID),${sums})`, 5),
+    Summary24h: await timeGET(server, `${A}/Summary24h`),
+    'Summary24h as raw scan': await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/${sums}`, 5),
+    "performance(last 24 h, groupBy='pair')": await timeGET(server, `${A}/performance(${window},groupBy='pair')`),
+    "performance(groupBy='pair') as raw scan": await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/groupby((agent_ID,model_ID),${sums})`, 5),
+  }
+}
+
+async function scale() {
+  console.log(`\nscale, SQLite file (WAL): ingest up to ${fmt(scaleMetrics)} metrics and as many decisions, time-ordered over 30 days`)
+  const server = await launch(path.join(dir, 'scale.sqlite'))
+  try {
+    const gen = source(new Date(Date.now() - 30 * 86400_000), new Date(), scaleMetrics)
+    let records = 0
+    const call = async () => { await post(server, '/odata/v4/router/ingest', payload(gen)); records += BATCH }
+    /** Records/s over the next ten calls. */
+    const rateNow = async () => {
+      const start = performance.now()
+      for (let i = 0; i < 10; i++) await call()
+      return rate(10 * BATCH, performance.now() - start)
+    }
+    const fillTo = async (target: number) => {
+      while (records < target) {
+        await call()
+        if (records % 200_000 === 0) console.log(`    ${fmt(records)} records stored, server peak RSS ${Math.round(peakRSS(server))} MB`)
+      }
+    }
+    await fillTo(10_000)
+    const rateSmall = await rateNow()
+    const small = await analyticsTimes(server) // 10,000 metrics stored now
+    const rates: [number, number][] = []
+    for (const at of [...new Set([Math.min(1_000_000, scaleMetrics), 2 * scaleMetrics - 10 * BATCH])]) {
+      await fillTo(at)
+      rates.push([at, await rateNow()])
+    }
+    report('ingest rate at 10,000 stored records', `${fmt(rateSmall)} records/s`)
+    for (const [at, r] of rates)
+      report(`ingest rate at ${fmt(at)} stored records`, `${fmt(r)} records/s  (${(r / rateSmall * 100).toFixed(0)}% of the rate at 10,000; target >= 80%)`)
+    report(`server peak RSS, ${fmt(records)} records ingested`, `${Math.round(peakRSS(server))} MB  (target < 400 MB)`)
+    const large = await analyticsTimes(server)
+    console.log(`\nanalytics, median answer time over HTTP: 10,000 -> ${fmt(records / 2)} stored metrics`)
+    for (const key of Object.keys(large) as (keyof typeof large)[])
+      report(key, `${small[key].toFixed(1)} ms -> ${large[key].toFixed(1)} ms  (${(large[key] / small[key]).toFixed(2)}x${key.includes('raw') ? '' : '; target <= 1.5x and < 100 ms'})`)
+  } finally { await server.stop() }
+}
+
+try {
+  console.log(`router-odata benchmark${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
+  await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
+  await writePath('SQLite in-memory', ':memory:')
+  await scale()
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,13 @@
+/**
+ * Range reads by time at the edges of the hourly rollups (srv/lib/window-stats.ts) and reads per
+ * pair. HANA gets the same from db/src/*.hdbindex; SQLite and PostgreSQL get them at start-up.
+ */
+export const INDEXES = [
+  'router_InferenceMetrics_recordedAt ON router_InferenceMetrics (recordedAt)',
+  'router_RoutingDecisions_decidedAt ON router_RoutingDecisions (decidedAt)',
+  'router_InferenceMetrics_pair ON router_InferenceMetrics (agent_ID, model_ID)',
+]
+
+export async function createIndexes(db: { run(sql: string): Promise<unknown> }) {
+  for (const index of INDEXES) await db.run(`CREATE INDEX IF NOT EXISTS ${index}`)
+}

@@ -1,0 +1,3 @@
+// Runs a test file with the pg profile of .cdsrc.json (see test/support.ts for its own schema);
+// as NODE_ENV, since the test profile would take precedence over a pg in CDS_ENV.
+process.env.NODE_ENV = 'pg'
