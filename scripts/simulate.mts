@@ -1,0 +1,106 @@
+/**
+ * `npm run simulate -- [options]`: router traffic against a running gateway, written through
+ * `ingest` over HTTP as a router writes it: batches of decisions with their metrics, retried with
+ * the same IDs when a call fails. First it can backfill history, then it sends live traffic.
+ */
+import { parseArgs } from 'node:util'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../srv/lib/workload.ts'
+
+const { values: o } = parseArgs({
+  options: {
+    url: { type: 'string', default: process.env.ROUTER_ODATA_URL ?? 'http://localhost:4004' },
+    user: { type: 'string', default: 'router:router' },
+    rate: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '60' },
+    agents: { type: 'string', default: String(DEFAULT_AGENTS.length) },
+    models: { type: 'string', default: String(DEFAULT_MODELS.length) },
+    'failure-rate': { type: 'string' },
+    'latency-scale': { type: 'string', default: '1' },
+    'history-days': { type: 'string', default: '0' },
+    'history-requests': { type: 'string', default: '20000' },
+    seed: { type: 'string', default: String(Date.now() % 100000) },
+    help: { type: 'boolean', default: false },
+  },
+})
+
+if (o.help) {
+  console.log(`Simulates an LLM router writing to router-odata through ingest.
+
+  --url URL                 the gateway (default http://localhost:4004, or $ROUTER_ODATA_URL)
+  --user NAME:PASSWORD      a user with the RouterWriter role (default router:router)
+  --rate N                  requests per second of live traffic: a decision and a metric each (default 50)
+  --duration S              seconds of live traffic (default 60; 0 = none)
+  --agents N                how many agents send requests (default ${DEFAULT_AGENTS.length}, at most ${DEFAULT_AGENTS.length})
+  --models N                how many models the router chooses from (default ${DEFAULT_MODELS.length}, at most ${DEFAULT_MODELS.length})
+  --failure-rate P          failure probability of every model (default: each model's own, 1-5%)
+  --latency-scale F         multiplies every model's latency distribution (default 1)
+  --history-days D          first backfill D days of past traffic, oldest first (default 0)
+  --history-requests N      requests in that history (default 20000)
+  --seed N                  seed of the traffic generator
+
+Agents and models are skewed: the first ones of each list get most requests. Latency per model is
+log-normal around its own median; see srv/lib/workload.ts.`)
+  process.exit(0)
+}
+
+const number = (name: keyof typeof o, min: number, max = Infinity) => {
+  const n = Number(o[name])
+  if (!Number.isFinite(n) || n < min || n > max) { console.error(`--${name} must be a number from ${min} to ${max}`); process.exit(2) }
+  return n
+}
+const rate = number('rate', 1, 20000), duration = number('duration', 0)
+const models = DEFAULT_MODELS.slice(0, number('models', 1, DEFAULT_MODELS.length)).map(m => ({
+  ...m,
+  medianLatencyMs: m.medianLatencyMs * number('latency-scale', 0.01),
+  failureRate: o['failure-rate'] === undefined ? m.failureRate : number('failure-rate', 0, 1),
+}))
+const agents = DEFAULT_AGENTS.slice(0, number('agents', 1, DEFAULT_AGENTS.length))
+const seed = number('seed', 0)
+const authorization = 'Basic ' + Buffer.from(o.user!).toString('base64')
+const MAX_PER_CALL = 2500 // decision-metric pairs: 5,000 records, the most one ingest call takes
+
+let sent = 0, duplicates = 0, retries = 0
+const started = Date.now()
+const progress = (phase: string) => process.stdout.write(
+  `\r  ${phase}  ${Math.round((Date.now() - started) / 1000)} s  ${sent.toLocaleString('en-US')} requests stored, ${duplicates} duplicates, ${retries} retries   `)
+
+/** One ingest call; retried with the very same payload, which ingest's idempotency makes safe. */
+async function ingest(payload: object) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${o.url}/odata/v4/router/ingest`, {
+        method: 'POST', body: JSON.stringify(payload), headers: { authorization, 'content-type': 'application/json' },
+      })
+      const body = await res.json() as { metrics?: { accepted: number; duplicates: number }; error?: { message: string } }
+      if (res.status >= 400 && res.status < 500) throw Object.assign(new Error(`${res.status} ${body.error?.message}`), { final: true })
+      if (!res.ok) throw new Error(`${res.status} ${body.error?.message}`)
+      sent += body.metrics!.accepted; duplicates += body.metrics!.duplicates
+      return
+    } catch (e) {
+      if ((e as { final?: boolean }).final || attempt === 5) { console.error(`\ningest failed: ${(e as Error).message}`); process.exit(1) }
+      retries++
+      await new Promise(r => setTimeout(r, 200 * 2 ** attempt))
+    }
+  }
+}
+
+const historyDays = number('history-days', 0)
+if (historyDays > 0) {
+  const count = number('history-requests', 1)
+  const source = traffic({ agents, models, seed, count, from: new Date(started - historyDays * 86400_000), to: new Date(started) })
+  for (let left = count; left > 0; left -= MAX_PER_CALL) {
+    await ingest(batch(source, Math.min(MAX_PER_CALL, left)))
+    progress('history')
+  }
+  console.log()
+}
+
+// live: every second, the requests of the second before
+for (let second = 0; second < duration; second++) {
+  const tick = Date.now()
+  const source = traffic({ agents, models, seed: seed + second + 1, count: rate, from: new Date(tick - 1000), to: new Date(tick) })
+  for (let left = rate; left > 0; left -= MAX_PER_CALL) await ingest(batch(source, Math.min(MAX_PER_CALL, left)))
+  progress('live')
+  await new Promise(r => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))))
+}
+console.log(`\ndone: ${sent.toLocaleString('en-US')} requests in ${Math.round((Date.now() - started) / 1000)} s`)
