@@ -3,8 +3,10 @@ import type { Application, Request, Response, NextFunction } from 'express'
 import { Agents } from '#cds-models/router'
 import { installRequestGuards } from './srv/lib/request-guards.ts'
 import { createIndexes } from './srv/lib/indexes.ts'
+import { installSecurityHeaders } from './srv/lib/security-headers.ts'
 
 cds.on('bootstrap', (app: Application) => {
+  installSecurityHeaders(app)
   installRequestGuards(app)
   app.post(/\.updateMetrics$/, recomputeWithoutETag)
   // CAP's own /health answers UP without the database; ours asks it.

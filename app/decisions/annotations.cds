@@ -1,0 +1,92 @@
+using { AnalyticsService as service } from '../../srv/analytics-service/service';
+
+// List Report and Object Page over routing decisions (read-only).
+
+annotate service.RoutingDecisions with @(
+  UI.HeaderInfo         : {
+    TypeName      : '{i18n>RoutingDecision}',
+    TypeNamePlural: '{i18n>RoutingDecisions}',
+    Title         : { Value: requestId },
+    Description   : { Value: model_ID },
+  },
+  UI.SelectionFields    : [agent_ID, model_ID, strategy, fallback, decidedAt],
+  UI.LineItem           : [
+    { Value: decidedAt },
+    { Value: requestId },
+    { Value: agent_ID },
+    { Value: model_ID },
+    { Value: strategy },
+    { Value: score },
+    { Value: fallback },
+  ],
+  UI.PresentationVariant: {
+    SortOrder     : [{ Property: decidedAt, Descending: true }],
+    Visualizations: ['@UI.LineItem'],
+  },
+  UI.DataPoint #score   : { Value: score, Title: '{i18n>Score}' },
+  UI.HeaderFacets       : [
+    { $Type: 'UI.ReferenceFacet', Target: '@UI.DataPoint#score' },
+    { $Type: 'UI.ReferenceFacet', Target: '@UI.FieldGroup#Header' },
+  ],
+  UI.FieldGroup #Header : { Data: [{ Value: strategy }, { Value: fallback }] },
+  UI.FieldGroup #Decision: { Data: [
+    { Value: requestId },
+    { Value: agent_ID },
+    { Value: model_ID },
+    { Value: strategy },
+    { Value: score },
+    { Value: fallback },
+    { Value: decidedAt },
+    { Value: ID },
+  ] },
+  UI.Facets             : [
+    { $Type: 'UI.ReferenceFacet', ID: 'Decision', Label: '{i18n>Decision}', Target: '@UI.FieldGroup#Decision' },
+    { $Type: 'UI.ReferenceFacet', ID: 'Candidates', Label: '{i18n>Candidates}', Target: 'candidates/@UI.LineItem' },
+    { $Type: 'UI.ReferenceFacet', ID: 'Metrics', Label: '{i18n>InferenceMetrics}', Target: 'metrics/@UI.LineItem' },
+  ],
+) {
+  agent_ID @Common.ValueList: {
+    CollectionPath: 'Agents',
+    Parameters    : [
+      { $Type: 'Common.ValueListParameterInOut', LocalDataProperty: agent_ID, ValueListProperty: 'ID' },
+      { $Type: 'Common.ValueListParameterDisplayOnly', ValueListProperty: 'name' },
+    ],
+  };
+  model_ID @Common.ValueList: {
+    CollectionPath: 'Models',
+    Parameters    : [
+      { $Type: 'Common.ValueListParameterInOut', LocalDataProperty: model_ID, ValueListProperty: 'ID' },
+      { $Type: 'Common.ValueListParameterDisplayOnly', ValueListProperty: 'name' },
+      { $Type: 'Common.ValueListParameterDisplayOnly', ValueListProperty: 'provider' },
+    ],
+  };
+  // the strategies that have decisions, as a drop-down
+  strategy @Common.ValueListWithFixedValues @Common.ValueList: {
+    CollectionPath: 'RoutingStats',
+    Parameters    : [{ $Type: 'Common.ValueListParameterInOut', LocalDataProperty: strategy, ValueListProperty: 'strategy' }],
+  };
+};
+
+annotate service.DecisionCandidates with @(
+  UI.LineItem           : [{ Value: rank }, { Value: model_ID }, { Value: score }],
+  UI.PresentationVariant: { SortOrder: [{ Property: rank }], Visualizations: ['@UI.LineItem'] },
+);
+
+annotate service.InferenceMetrics with @(
+  UI.LineItem: [
+    { Value: recordedAt },
+    { Value: model_ID },
+    { Value: success },
+    { Value: latencyMs },
+    { Value: ttftMs },
+    { Value: inputTokens },
+    { Value: outputTokens },
+    { Value: cost },
+    { Value: finishReason },
+    { Value: errorCode },
+  ],
+);
+
+annotate service.Agents with { ID @Common.Text: name };
+annotate service.Models with { ID @Common.Text: name };
+annotate service.RoutingStats with { strategy @title: '{i18n>Strategy}' };

@@ -1,0 +1,178 @@
+using { AnalyticsService as service } from '../../srv/analytics-service/service';
+
+// Model and pair performance: charts over the $apply-enabled analytics in tabs of one List Report
+// (Fiori elements' analytical multi-view), next to tables of the all-time figures.
+
+// ModelPerformance holds one row per model, so the aggregate of a model's row is the row itself.
+annotate service.ModelPerformance with @(
+  Aggregation.ApplySupported              : {
+    Transformations       : ['aggregate', 'groupby', 'filter', 'identity', 'orderby', 'top', 'skip'],
+    Rollup                : #None,
+    GroupableProperties   : [model_ID, modelName, provider],
+    AggregatableProperties: [
+      { Property: requests }, { Property: successes }, { Property: failures }, { Property: successRate },
+      { Property: p95LatencyMs }, { Property: cost }
+    ],
+  },
+  Aggregation.CustomAggregate #requests    : 'Edm.Int64',
+  Aggregation.CustomAggregate #successes   : 'Edm.Int64',
+  Aggregation.CustomAggregate #failures    : 'Edm.Int64',
+  Aggregation.CustomAggregate #successRate : 'Edm.Double',
+  Aggregation.CustomAggregate #p95LatencyMs: 'Edm.Double',
+  Aggregation.CustomAggregate #cost        : 'Edm.Decimal',
+) {
+  model_ID     @Analytics.Dimension @title: '{i18n>Model}';
+  modelName    @Analytics.Dimension @title: '{i18n>ModelName}';
+  provider     @Analytics.Dimension @title: '{i18n>Provider}';
+  requests     @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Requests}';
+  successes    @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Successes}';
+  failures     @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Failures}';
+  successRate  @Analytics.Measure @Aggregation.default: #AVG @title: '{i18n>SuccessRate}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
+  p50LatencyMs @title: '{i18n>P50LatencyMs}';
+  p95LatencyMs @Analytics.Measure @Aggregation.default: #MAX @title: '{i18n>P95LatencyMs}';
+  p99LatencyMs @title: '{i18n>P99LatencyMs}';
+  inputTokens  @title: '{i18n>InputTokens}';
+  outputTokens @title: '{i18n>OutputTokens}';
+  cost         @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>CostUSD}';
+};
+
+annotate service.ModelPerformance with @(
+  UI.HeaderInfo                            : { TypeName: '{i18n>Model}', TypeNamePlural: '{i18n>Models}', Title: { Value: model_ID } },
+  UI.SelectionFields                       : [model_ID, provider],
+  UI.Chart #requests                       : {
+    Title              : '{i18n>RequestsPerModel}',
+    ChartType          : #Column,
+    Dimensions         : [model_ID],
+    Measures           : [requests],
+    DimensionAttributes: [{ Dimension: model_ID, Role: #Category }],
+    MeasureAttributes  : [{ Measure: requests, Role: #Axis1 }],
+  },
+  UI.Chart #successRate                    : {
+    Title              : '{i18n>SuccessRatePerModel}',
+    ChartType          : #Bar,
+    Dimensions         : [model_ID],
+    Measures           : [successRate],
+    DimensionAttributes: [{ Dimension: model_ID, Role: #Category }],
+    MeasureAttributes  : [{ Measure: successRate, Role: #Axis1 }],
+  },
+  UI.Chart #latency                        : {
+    Title              : '{i18n>P95LatencyPerModel}',
+    ChartType          : #Bar,
+    Dimensions         : [model_ID],
+    Measures           : [p95LatencyMs],
+    DimensionAttributes: [{ Dimension: model_ID, Role: #Category }],
+    MeasureAttributes  : [{ Measure: p95LatencyMs, Role: #Axis1 }],
+  },
+  UI.LineItem                              : [
+    { Value: model_ID },
+    { Value: provider },
+    { Value: requests },
+    { Value: successRate },
+    { Value: avgLatencyMs },
+    { Value: p50LatencyMs },
+    { Value: p95LatencyMs },
+    { Value: p99LatencyMs },
+    { Value: inputTokens },
+    { Value: outputTokens },
+    { Value: cost },
+  ],
+  UI.SelectionPresentationVariant #requests: {
+    Text               : '{i18n>RequestsPerModel}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { SortOrder: [{ Property: requests, Descending: true }], Visualizations: ['@UI.Chart#requests'] },
+  },
+  UI.SelectionPresentationVariant #successRate: {
+    Text               : '{i18n>SuccessRatePerModel}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { Visualizations: ['@UI.Chart#successRate'] },
+  },
+  UI.SelectionPresentationVariant #latency : {
+    Text               : '{i18n>P95LatencyPerModel}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { SortOrder: [{ Property: p95LatencyMs, Descending: true }], Visualizations: ['@UI.Chart#latency'] },
+  },
+  UI.SelectionPresentationVariant #models  : {
+    Text               : '{i18n>Models}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { SortOrder: [{ Property: requests, Descending: true }], Visualizations: ['@UI.LineItem'] },
+  },
+);
+
+annotate service.HourlyStats with {
+  hour         @title: '{i18n>Hour}';
+  agent_ID     @title: '{i18n>Agent}';
+  model_ID     @title: '{i18n>Model}';
+  decisions    @title: '{i18n>Decisions}';
+  requests     @title: '{i18n>Requests}';
+  successes    @title: '{i18n>Successes}';
+  failures     @title: '{i18n>Failures}';
+  latencySumMs @title: '{i18n>LatencySumMs}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
+  inputTokens  @title: '{i18n>InputTokens}';
+  outputTokens @title: '{i18n>OutputTokens}';
+  cost         @title: '{i18n>CostUSD}';
+};
+
+annotate service.HourlyStats with @(
+  UI.Chart #hourly                        : {
+    Title              : '{i18n>RequestsPerHour}',
+    ChartType          : #Line,
+    Dimensions         : [hour],
+    Measures           : [requests, failures],
+    DimensionAttributes: [{ Dimension: hour, Role: #Category }],
+    MeasureAttributes  : [{ Measure: requests, Role: #Axis1 }, { Measure: failures, Role: #Axis1 }],
+  },
+  UI.SelectionPresentationVariant #hourly: {
+    Text               : '{i18n>RequestsPerHour}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { SortOrder: [{ Property: hour }], Visualizations: ['@UI.Chart#hourly'] },
+  },
+);
+
+annotate service.AgentModelPairs with {
+  agent_ID     @title: '{i18n>Agent}';
+  model_ID     @title: '{i18n>Model}';
+  requests     @title: '{i18n>Requests}';
+  successes    @title: '{i18n>Successes}';
+  failures     @title: '{i18n>Failures}';
+  successRate  @title: '{i18n>SuccessRate}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
+  p50LatencyMs @title: '{i18n>P50LatencyMs}';
+  p95LatencyMs @title: '{i18n>P95LatencyMs}';
+  p99LatencyMs @title: '{i18n>P99LatencyMs}';
+  inputTokens  @title: '{i18n>InputTokens}';
+  outputTokens @title: '{i18n>OutputTokens}';
+  cost         @title: '{i18n>CostUSD}';
+  lastUsedAt   @title: '{i18n>LastUsedAt}';
+};
+
+annotate service.AgentModelPairs with @(
+  UI.HeaderInfo                        : { TypeName: '{i18n>Pair}', TypeNamePlural: '{i18n>Pairs}', Title: { Value: agent_ID } },
+  UI.LineItem                          : [
+    { Value: agent_ID },
+    { Value: model_ID },
+    { Value: requests },
+    { Value: successRate },
+    { Value: avgLatencyMs },
+    { Value: p95LatencyMs },
+    { Value: cost },
+    { Value: lastUsedAt },
+  ],
+  UI.SelectionPresentationVariant #pairs: {
+    Text               : '{i18n>Pairs}',
+    SelectionVariant   : { SelectOptions: [] },
+    PresentationVariant: { SortOrder: [{ Property: requests, Descending: true }], Visualizations: ['@UI.LineItem'] },
+  },
+);
+
+annotate service.ModelPerformance with {
+  model_ID @Common.ValueList: {
+    CollectionPath: 'Models',
+    Parameters    : [
+      { $Type: 'Common.ValueListParameterInOut', LocalDataProperty: model_ID, ValueListProperty: 'ID' },
+      { $Type: 'Common.ValueListParameterDisplayOnly', ValueListProperty: 'name' },
+      { $Type: 'Common.ValueListParameterDisplayOnly', ValueListProperty: 'provider' },
+    ],
+  };
+};

@@ -1,0 +1,177 @@
+import cds from '@sap/cds'
+import { execFileSync, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+/**
+ * `npm run build` as `mbt build` runs it, on a copy of the project (so that it neither races with
+ * anyone's gen/ nor ships their local SQLite file): what lands in gen/db and gen/srv.
+ */
+const root = path.resolve(__dirname, '../..')
+const project = fs.mkdtempSync(path.join(os.tmpdir(), 'router-odata-build-'))
+const gen = (...segments: string[]) => path.join(project, 'gen', ...segments)
+const hanaDir = gen('db/src/gen')
+
+const NOT_COPIED = new Set(['node_modules', '.git', 'gen', 'test', 'coverage', 'mta_archives', '.bench', 'dist'])
+const files = (dir: string, suffix: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
+  .filter(f => f.endsWith(suffix)).sort()
+
+let buildOutput = ''
+beforeAll(() => {
+  fs.cpSync(root, project, {
+    recursive: true,
+    filter: source => !NOT_COPIED.has(path.basename(source)) && !/\.sqlite(-\w+)?$/.test(source),
+  })
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(project, 'node_modules'), 'dir')
+  try {
+    buildOutput = execFileSync('npm', ['run', 'build'], { cwd: project, encoding: 'utf8', stdio: 'pipe', timeout: 240_000 })
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string }
+    throw new Error(`npm run build failed:\n${stdout}\n${stderr}`)
+  }
+}, 300_000)
+afterAll(() => fs.rmSync(project, { recursive: true, force: true }))
+
+interface Definition { kind?: string; query?: object; projection?: object; '@cds.persistence.skip'?: boolean; '@odata.draft.enabled'?: boolean }
+
+describe('npm run build: HANA artifacts in gen/db', () => {
+  let definitions: [string, Definition][], persisted: [string, Definition][]
+  beforeAll(async () => {
+    const csn = await cds.load('*') as { definitions: Record<string, Definition> }
+    definitions = Object.entries(csn.definitions).filter(([, d]) => d.kind === 'entity')
+    // @cds.persistence.skip (also 'if-unused' of sap.common code lists) covers the entity's texts, too
+    const skipped = (name: string): boolean => Boolean(csn.definitions[name]?.['@cds.persistence.skip'])
+      || (name.endsWith('.texts') && skipped(name.slice(0, -'.texts'.length)))
+    persisted = definitions.filter(([name]) => !skipped(name))
+  })
+
+  test('ran cds build and tsc', () => {
+    expect(buildOutput).toMatch(/build completed/)
+    expect(fs.existsSync(gen('db/package.json'))).toBe(true)
+  })
+
+  test('an .hdbtable for every persisted entity, an .hdbview for every view', () => {
+    const tables = persisted.filter(([, d]) => !d.query && !d.projection).map(([name]) => name)
+    const views = persisted.filter(([, d]) => d.query || d.projection).map(([name]) => name)
+    expect(tables).toEqual(expect.arrayContaining(['router.InferenceMetrics', 'router.RoutingDecisions', 'router.HourlyRollups']))
+    expect(views).toEqual(expect.arrayContaining(['AnalyticsService.ModelPerformance', 'RouterService.Assignments']))
+    const missing = [
+      ...tables.filter(name => !fs.existsSync(path.join(hanaDir, `${name}.hdbtable`))).map(name => `${name}.hdbtable`),
+      ...views.filter(name => !fs.existsSync(path.join(hanaDir, `${name}.hdbview`))).map(name => `${name}.hdbview`),
+    ]
+    expect(missing).toEqual([])
+  })
+
+  test('drafts get their tables; entities skipped by @cds.persistence.skip get nothing', () => {
+    const drafts = definitions.filter(([, d]) => d['@odata.draft.enabled']).map(([name]) => name)
+    expect(drafts).toContain('AdminService.Assignments')
+    for (const name of drafts) expect(fs.existsSync(path.join(hanaDir, `${name}_drafts.hdbtable`))).toBe(true)
+    expect(files(hanaDir, '.hdbtable').concat(files(hanaDir, '.hdbview')).filter(f => f.includes('Summary24h'))).toEqual([])
+  })
+
+  test('the CSV master data is deployed: each db/data/*.csv with its .hdbtabledata', () => {
+    const csvs = fs.readdirSync(path.join(root, 'db/data')).filter(f => f.endsWith('.csv'))
+    expect(csvs.length).toBeGreaterThanOrEqual(3)
+    for (const csv of csvs) {
+      const copied = path.join(hanaDir, 'data', csv)
+      expect(fs.readFileSync(copied, 'utf8')).toBe(fs.readFileSync(path.join(root, 'db/data', csv), 'utf8'))
+      const tabledata = JSON.parse(fs.readFileSync(copied.replace(/\.csv$/, '.hdbtabledata'), 'utf8'))
+      expect(tabledata.imports[0].target_table).toBe(csv.replace(/\.csv$/, '').replace(/[-.]/g, '_').toUpperCase())
+      expect(tabledata.imports[0].source_data.file_name).toBe(csv)
+    }
+  })
+
+  test('the time-window and pair indexes of db/src land in gen/db, on tables and columns that exist', () => {
+    const indexes = files(gen('db/src'), '.hdbindex').filter(f => !f.startsWith('gen'))
+    const parsed = indexes.map(file => {
+      const [, name, table, columns] = fs.readFileSync(gen('db/src', file), 'utf8')
+        .match(/^INDEX\s+(\w+)\s+ON\s+(\w+)\s*\(([^)]+)\)\s*$/) ?? []
+      return { file, name, table, columns: columns?.split(',').map(c => c.trim()) }
+    })
+    expect(parsed.map(({ table, columns }) => `${table}(${columns})`).sort()).toEqual([
+      'router_InferenceMetrics(agent_ID,model_ID)',
+      'router_InferenceMetrics(recordedAt)',
+      'router_RoutingDecisions(decidedAt)',
+    ])
+    for (const { file, table, columns } of parsed) {
+      expect(fs.readFileSync(gen('db/src', file), 'utf8')).toBe(fs.readFileSync(path.join(root, 'db/src', file), 'utf8'))
+      const ddl = fs.readFileSync(path.join(hanaDir, `${table!.replace('_', '.')}.hdbtable`), 'utf8')
+      expect(ddl).toMatch(new RegExp(`^COLUMN TABLE ${table} \\(`))
+      for (const column of columns!) expect(ddl).toMatch(new RegExp(`^\\s+${column} `, 'm'))
+    }
+    const hdiconfig = JSON.parse(fs.readFileSync(gen('db/src/.hdiconfig'), 'utf8'))
+    expect(hdiconfig.file_suffixes.hdbindex.plugin_name).toBe('com.sap.hana.di.index')
+  })
+})
+
+describe('npm run build: the service in gen/srv', () => {
+  const srv = (...segments: string[]) => gen('srv', ...segments)
+  const sources = ['server.ts', ...files(path.join(root, 'srv'), '.ts').map(f => `srv/${f}`)]
+
+  test('JavaScript for server.ts and every srv/**/*.ts', () => {
+    expect(sources).toEqual(expect.arrayContaining(['server.ts', 'srv/router-service/service.ts', 'srv/lib/request-guards.ts']))
+    expect(sources.filter(ts => !fs.existsSync(srv(ts.replace(/\.ts$/, '.js'))))).toEqual([])
+  })
+
+  test('relative .ts imports are rewritten to .js; #cds-models imports resolve inside gen/srv', () => {
+    const modules = sources.map(ts => srv(ts.replace(/\.ts$/, '.js')))
+    const models = new Set<string>()
+    for (const js of modules) {
+      const code = fs.readFileSync(js, 'utf8')
+      expect(code).not.toMatch(/require\("\.{1,2}\/[^"]*\.ts"\)/)
+      for (const [, relative] of code.matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g))
+        expect(fs.existsSync(path.resolve(path.dirname(js), relative))).toBe(true)
+      for (const [, model] of code.matchAll(/require\("(#cds-models\/[^"]+)"\)/g)) models.add(model)
+    }
+    expect([...models]).toEqual(expect.arrayContaining(['#cds-models/router', '#cds-models/RouterService']))
+    // resolved by node itself from gen/srv (jest's own require would apply its moduleNameMapper)
+    const resolved = JSON.parse(execFileSync(process.execPath, ['-e',
+      `console.log(JSON.stringify(${JSON.stringify([...models])}.map(m => require.resolve(m))))`], { cwd: srv(), encoding: 'utf8' }))
+    expect(resolved).toEqual([...models].map(m => srv('@cds-models', m.slice('#cds-models/'.length), 'index.js')))
+  })
+
+  test('gen/srv runs on its own with NODE_ENV=production: compiled handlers ingest and the analytics read', async () => {
+    fs.symlinkSync(path.join(root, 'node_modules'), srv('node_modules'), 'dir')
+    const port = await new Promise<number>(resolve => {
+      const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
+    })
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, NODE_ENV: 'production', PORT: String(port),
+      CDS_CONFIG: JSON.stringify({ requires: { db: { kind: 'sqlite', credentials: { url: ':memory:' } }, auth: { kind: 'mocked' } } }),
+    }
+    delete env.CDS_TYPESCRIPT // production loads .js only
+    const child = spawn(process.execPath, [srv('node_modules/@sap/cds/bin/serve.js')], { cwd: srv(), env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', d => { output += d }); child.stderr.on('data', d => { output += d })
+    const url = `http://localhost:${port}`
+    const as = (user: string) => ({ authorization: 'Basic ' + Buffer.from(`${user}:${user}`).toString('base64'), 'content-type': 'application/json' })
+    try {
+      for (let i = 0; !(await fetch(`${url}/health`).then(r => r.ok, () => false)); i++) {
+        if (child.exitCode !== null || i > 300) throw new Error(`gen/srv did not start:\n${output}`)
+        await new Promise(r => setTimeout(r, 100))
+      }
+      expect(output).toMatch(/bootstrapping from \{ file: 'server\.js' \}/)
+      expect(output).toMatch(/impl: 'srv\/router-service\/service\.js'/)
+
+      const ingest = await fetch(`${url}/odata/v4/router/ingest`, {
+        method: 'POST', headers: as('router'),
+        body: JSON.stringify({ metrics: [{ ID: crypto.randomUUID(), agent_ID: 'built-agent', model_ID: 'built-model', latencyMs: 250, inputTokens: 10, outputTokens: 5, success: true, recordedAt: '2026-11-20T10:00:00Z' }] }),
+      })
+      expect(ingest.status).toBe(200)
+      expect(await ingest.json()).toMatchObject({ metrics: { accepted: 1, duplicates: 0 } })
+
+      const performance = await fetch(`${url}/odata/v4/analytics/ModelPerformance('built-model')`, { headers: as('analyst') })
+      expect(performance.status).toBe(200)
+      const row = await performance.json()
+      expect(row).toMatchObject({ model_ID: 'built-model', avgLatencyMs: 250 })
+      expect(Number(row.requests)).toBe(1) // Edm.Int64 arrives as a JSON string here
+
+      // the request guards of server.ts are installed
+      expect((await fetch(`${url}/odata/v4/router/Agents/%ff`)).status).toBe(400)
+    } finally {
+      await new Promise<void>(resolve => { if (child.exitCode !== null) return resolve(); child.once('exit', () => resolve()); child.kill('SIGTERM') })
+    }
+  }, 60_000)
+})
