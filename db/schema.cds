@@ -2,8 +2,9 @@ using { cuid, managed } from '@sap/cds/common';
 
 namespace router;
 
-type AgentID  : String(100);
-type ModelID  : String(100);
+// '*' stands for all agents or all models in the hourly rollups
+type AgentID  : String(100) @assert.format: '^([^*].*|[*].+)$' @assert.format.message: 'An agent ID cannot be "*"';
+type ModelID  : String(100) @assert.format: '^([^*].*|[*].+)$' @assert.format.message: 'A model ID cannot be "*"';
 type Score    : Double @assert.range: [0, 1] @assert.range.message: 'A score lies between 0 and 1';
 type Tokens   : Integer @assert.range: [0, _] @assert.range.message: 'A token count cannot be negative';
 type Millis   : Double @assert.range: [0, _] @assert.range.message: 'A duration in milliseconds cannot be negative';

@@ -86,6 +86,7 @@ describe('RouterService', () => {
       ['negative tokens', 'InferenceMetrics', metric({ outputTokens: -5 }), 'outputTokens'],
       ['missing latency', 'InferenceMetrics', metric({ latencyMs: undefined }), 'latencyMs'],
       ['missing agent', 'InferenceMetrics', metric({ agent_ID: undefined }), 'agent_ID'],
+      ['the agent ID that stands for all agents', 'InferenceMetrics', metric({ agent_ID: '*' }), 'agent_ID'],
       ['latency that is no number', 'InferenceMetrics', metric({ latencyMs: 'fast' }), 'latencyMs'],
       ['score above 1', 'RoutingDecisions', decision({ score: 1.2 }), 'score'],
       ['unknown strategy', 'RoutingDecisions', decision({ strategy: 'random' }), 'strategy'],

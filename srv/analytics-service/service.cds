@@ -84,7 +84,7 @@ service AnalyticsService {
         inputTokens,
         outputTokens,
         cost
-  };
+  } where agent_ID != '*' and model_ID != '*'; // '*' rows sum over all agents or models (srv/lib/rollups.ts)
 
   type PerformanceRow {
     agent_ID      : db.AgentID;

@@ -11,6 +11,15 @@ export interface DecisionFacts {
   agent_ID: string; model_ID: string; strategy: string; score?: number | null; fallback: boolean; decidedAt: string
 }
 
+/**
+ * Stands for all agents or all models in hourly rollup rows: besides its pair's row, every record
+ * counts in its model's, its agent's and the everything row of its hour, so that windows grouped by
+ * model, by agent or not at all read a few rows an hour instead of one per pair.
+ */
+export const ALL = '*'
+const hourlyGroups = (hour: string, agent_ID: string, model_ID: string) =>
+  [[hour, agent_ID, model_ID], [hour, ALL, model_ID], [hour, agent_ID, ALL], [hour, ALL, ALL]]
+
 /** The UTC hour a timestamp falls in, as the ISO string CAP stores. */
 export const hourOf = (timestamp: string | Date): string => {
   const t = new Date(timestamp)
@@ -94,14 +103,14 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
   const allTime = new AllTimeDeltas(), { pairs, models, strategies } = allTime
 
   for (const d of decisions) {
-    hourly.at(hourOf(d.decidedAt), d.agent_ID, d.model_ID).decisions++
+    for (const key of hourlyGroups(hourOf(d.decidedAt), d.agent_ID, d.model_ID)) hourly.at(...key).decisions++
     const s = strategies.at(d.strategy, d.model_ID)
     s.decisions++
     if (d.score != null) { s.scoredDecisions++; s.scoreSum += d.score }
     if (d.fallback) s.fallbacks++
   }
   for (const m of metrics) {
-    hourly.at(hourOf(m.recordedAt), m.agent_ID, m.model_ID).totals.add(m)
+    for (const key of hourlyGroups(hourOf(m.recordedAt), m.agent_ID, m.model_ID)) hourly.at(...key).totals.add(m)
     const pair = pairs.at(m.agent_ID, m.model_ID)
     pair.totals.add(m)
     if (m.recordedAt > pair.lastUsedAt) pair.lastUsedAt = m.recordedAt
@@ -122,7 +131,7 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
  */
 export async function removeFromRollups(cutoff: string) {
   const allTime = new AllTimeDeltas()
-  for (const row of await SELECT.from(HourlyRollups).where`hour < ${cutoff} and requests > 0` as Record<string, unknown>[]) {
+  for (const row of await SELECT.from(HourlyRollups).where`hour < ${cutoff} and requests > 0 and agent_ID != ${ALL} and model_ID != ${ALL}` as Record<string, unknown>[]) {
     const totals = MetricTotals.of(row)
     allTime.pairs.at(row.agent_ID as string, row.model_ID as string).totals.merge(totals)
     allTime.models.at(row.model_ID as string).merge(totals)

@@ -1,5 +1,5 @@
 import { HourlyRollups, InferenceMetrics, RoutingDecisions } from '#cds-models/router'
-import { MetricTotals, type MetricFacts } from './rollups.ts'
+import { MetricTotals, ALL, type MetricFacts } from './rollups.ts'
 
 export const GROUPINGS = ['model', 'agent', 'pair', 'none'] as const
 export type Grouping = typeof GROUPINGS[number]
@@ -36,13 +36,24 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping): Pro
   const active = (agent_ID: string, model_ID: string) => { stats.activeAgents.add(agent_ID); stats.activeModels.add(model_ID) }
 
   if (wholeHours) {
-    const rollups = await SELECT.from(HourlyRollups)
-      .where`hour >= ${firstHour.toISOString()} and hour < ${endHour.toISOString()}` as Record<string, unknown>[]
+    const [start, end] = [firstHour.toISOString(), endHour.toISOString()]
+    // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything
+    const perAgent = grouping === 'agent' || grouping === 'pair' ? '!=' : '=', perModel = grouping === 'model' || grouping === 'pair' ? '!=' : '='
+    const rollups = await SELECT.from(HourlyRollups).where([
+      { ref: ['hour'] }, '>=', { val: start }, 'and', { ref: ['hour'] }, '<', { val: end },
+      'and', { ref: ['agent_ID'] }, perAgent, { val: ALL }, 'and', { ref: ['model_ID'] }, perModel, { val: ALL },
+    ] as never) as Record<string, unknown>[]
     for (const row of rollups) {
-      const agent_ID = row.agent_ID as string, model_ID = row.model_ID as string
       stats.decisions += Number(row.decisions ?? 0)
-      active(agent_ID, model_ID)
-      if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).merge(MetricTotals.of(row))
+      if (Number(row.requests) > 0) groupOf(row.agent_ID as string, row.model_ID as string).merge(MetricTotals.of(row))
+    }
+    // who was active, from the per-agent and per-model rows
+    const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID')
+      .where`hour >= ${start} and hour < ${end} and ((agent_ID != ${ALL} and model_ID = ${ALL}) or (agent_ID = ${ALL} and model_ID != ${ALL}))` as
+      { agent_ID: string; model_ID: string }[]
+    for (const { agent_ID, model_ID } of activity) {
+      if (agent_ID === ALL) stats.activeModels.add(model_ID)
+      else stats.activeAgents.add(agent_ID)
     }
   }
   for (const [a, b] of edges) {
