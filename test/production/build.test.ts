@@ -47,9 +47,11 @@ describe('npm run build: HANA artifacts in gen/db', () => {
     persisted = definitions.filter(([name]) => !skipped(name))
   })
 
-  test('ran cds build and tsc', () => {
+  test('ran cds build; gen/db is an HDI deployer', () => {
     expect(buildOutput).toMatch(/build completed/)
-    expect(fs.existsSync(gen('db/package.json'))).toBe(true)
+    const deployer = JSON.parse(fs.readFileSync(gen('db/package.json'), 'utf8'))
+    expect(Object.keys(deployer.dependencies)).toContain('@sap/hdi-deploy')
+    expect(deployer.scripts.start).toMatch(/@sap\/hdi-deploy\/deploy\.js/)
   })
 
   test('an .hdbtable for every persisted entity, an .hdbview for every view', () => {
