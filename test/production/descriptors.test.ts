@@ -46,7 +46,7 @@ async function modelRoles() {
 
 describe('the [production] profile', () => {
   test('SAP HANA through @cap-js/hana and XSUAA through @sap/xssec, both runtime dependencies', () => {
-    const env = { ...process.env, NODE_ENV: 'production' }
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' }
     delete env.CDS_CONFIG
     const resolved = JSON.parse(execFileSync(process.execPath, ['-e',
       `const { requires } = require('@sap/cds').env; console.log(JSON.stringify({ db: requires.db.impl, auth: requires.auth.kind }))`,
