@@ -11,13 +11,13 @@ annotate service.RoutingDecisions with @(
   },
   UI.SelectionFields    : [agent_ID, model_ID, strategy, fallback, decidedAt],
   UI.LineItem           : [
-    { Value: decidedAt },
-    { Value: requestId },
-    { Value: agent_ID },
-    { Value: model_ID },
-    { Value: strategy },
-    { Value: score },
-    { Value: fallback },
+    { Value: decidedAt, @UI.Importance: #High },
+    { Value: requestId, @UI.Importance: #High },
+    { Value: agent_ID, @UI.Importance: #High },
+    { Value: model_ID, @UI.Importance: #High },
+    { Value: strategy, @UI.Importance: #High },
+    { Value: score, @UI.Importance: #High },
+    { Value: fallback, @UI.Importance: #High },
   ],
   UI.PresentationVariant: {
     SortOrder     : [{ Property: decidedAt, Descending: true }],
@@ -28,16 +28,16 @@ annotate service.RoutingDecisions with @(
     { $Type: 'UI.ReferenceFacet', Target: '@UI.DataPoint#score' },
     { $Type: 'UI.ReferenceFacet', Target: '@UI.FieldGroup#Header' },
   ],
-  UI.FieldGroup #Header : { Data: [{ Value: strategy }, { Value: fallback }] },
+  UI.FieldGroup #Header : { Data: [{ Value: strategy, @UI.Importance: #High }, { Value: fallback, @UI.Importance: #High }] },
   UI.FieldGroup #Decision: { Data: [
-    { Value: requestId },
-    { Value: agent_ID },
-    { Value: model_ID },
-    { Value: strategy },
-    { Value: score },
-    { Value: fallback },
-    { Value: decidedAt },
-    { Value: ID },
+    { Value: requestId, @UI.Importance: #High },
+    { Value: agent_ID, @UI.Importance: #High },
+    { Value: model_ID, @UI.Importance: #High },
+    { Value: strategy, @UI.Importance: #High },
+    { Value: score, @UI.Importance: #High },
+    { Value: fallback, @UI.Importance: #High },
+    { Value: decidedAt, @UI.Importance: #High },
+    { Value: ID, @UI.Importance: #High },
   ] },
   UI.Facets             : [
     { $Type: 'UI.ReferenceFacet', ID: 'Decision', Label: '{i18n>Decision}', Target: '@UI.FieldGroup#Decision' },
@@ -68,22 +68,22 @@ annotate service.RoutingDecisions with @(
 };
 
 annotate service.DecisionCandidates with @(
-  UI.LineItem           : [{ Value: rank }, { Value: model_ID }, { Value: score }],
+  UI.LineItem           : [{ Value: rank, @UI.Importance: #High }, { Value: model_ID, @UI.Importance: #High }, { Value: score, @UI.Importance: #High }],
   UI.PresentationVariant: { SortOrder: [{ Property: rank }], Visualizations: ['@UI.LineItem'] },
 );
 
 annotate service.InferenceMetrics with @(
   UI.LineItem: [
-    { Value: recordedAt },
-    { Value: model_ID },
-    { Value: success },
-    { Value: latencyMs },
-    { Value: ttftMs },
-    { Value: inputTokens },
-    { Value: outputTokens },
-    { Value: cost },
-    { Value: finishReason },
-    { Value: errorCode },
+    { Value: recordedAt, @UI.Importance: #High },
+    { Value: model_ID, @UI.Importance: #High },
+    { Value: success, @UI.Importance: #High },
+    { Value: latencyMs, @UI.Importance: #High },
+    { Value: ttftMs, @UI.Importance: #High },
+    { Value: inputTokens, @UI.Importance: #High },
+    { Value: outputTokens, @UI.Importance: #High },
+    { Value: cost, @UI.Importance: #High },
+    { Value: finishReason, @UI.Importance: #High },
+    { Value: errorCode, @UI.Importance: #High },
   ],
 );
 

@@ -1,4 +1,5 @@
 using { AnalyticsService as service } from '../../srv/analytics-service/service';
+using from '../../srv/analytics-service/aggregation'; // so that this file's HourlyStats.ApplySupported overrides that one
 
 // Model and pair performance: charts over the $apply-enabled analytics in tabs of one List Report
 // (Fiori elements' analytical multi-view), next to tables of the all-time figures.
@@ -65,17 +66,17 @@ annotate service.ModelPerformance with @(
     MeasureAttributes  : [{ Measure: p95LatencyMs, Role: #Axis1 }],
   },
   UI.LineItem                              : [
-    { Value: model_ID },
-    { Value: provider },
-    { Value: requests },
-    { Value: successRate },
-    { Value: avgLatencyMs },
-    { Value: p50LatencyMs },
-    { Value: p95LatencyMs },
-    { Value: p99LatencyMs },
-    { Value: inputTokens },
-    { Value: outputTokens },
-    { Value: cost },
+    { Value: model_ID, @UI.Importance: #High },
+    { Value: provider, @UI.Importance: #High },
+    { Value: requests, @UI.Importance: #High },
+    { Value: successRate, @UI.Importance: #High },
+    { Value: avgLatencyMs, @UI.Importance: #High },
+    { Value: p50LatencyMs, @UI.Importance: #High },
+    { Value: p95LatencyMs, @UI.Importance: #High },
+    { Value: p99LatencyMs, @UI.Importance: #High },
+    { Value: inputTokens, @UI.Importance: #High },
+    { Value: outputTokens, @UI.Importance: #High },
+    { Value: cost, @UI.Importance: #High },
   ],
   UI.SelectionPresentationVariant #requests: {
     Text               : '{i18n>RequestsPerModel}',
@@ -99,7 +100,24 @@ annotate service.ModelPerformance with @(
   },
 );
 
+// The hour as text for the chart's axis: Fiori elements charts cannot draw an Edm.DateTimeOffset dimension.
+extend projection service.HourlyStats with {
+  substring(cast(hour as String(30)), 0, 13) as hourLabel : String(13)
+};
+
+// srv/analytics-service/aggregation.cds's support, and the hour as text to group by
+annotate service.HourlyStats with @Aggregation.ApplySupported: {
+  Transformations       : ['aggregate', 'groupby', 'filter', 'topcount', 'bottomcount', 'identity', 'concat', 'orderby', 'top', 'skip'],
+  Rollup                : #None,
+  GroupableProperties   : [hour, hourLabel, agent_ID, model_ID],
+  AggregatableProperties: [
+    { Property: decisions }, { Property: requests }, { Property: successes }, { Property: failures },
+    { Property: latencySumMs }, { Property: inputTokens }, { Property: outputTokens }, { Property: cost }
+  ]
+};
+
 annotate service.HourlyStats with {
+  hourLabel    @title: '{i18n>Hour}' @Analytics.Dimension;
   hour         @title: '{i18n>Hour}';
   agent_ID     @title: '{i18n>Agent}';
   model_ID     @title: '{i18n>Model}';
@@ -118,15 +136,15 @@ annotate service.HourlyStats with @(
   UI.Chart #hourly                        : {
     Title              : '{i18n>RequestsPerHour}',
     ChartType          : #Line,
-    Dimensions         : [hour],
+    Dimensions         : [hourLabel],
     Measures           : [requests, failures],
-    DimensionAttributes: [{ Dimension: hour, Role: #Category }],
+    DimensionAttributes: [{ Dimension: hourLabel, Role: #Category }],
     MeasureAttributes  : [{ Measure: requests, Role: #Axis1 }, { Measure: failures, Role: #Axis1 }],
   },
   UI.SelectionPresentationVariant #hourly: {
     Text               : '{i18n>RequestsPerHour}',
     SelectionVariant   : { SelectOptions: [] },
-    PresentationVariant: { SortOrder: [{ Property: hour }], Visualizations: ['@UI.Chart#hourly'] },
+    PresentationVariant: { SortOrder: [{ Property: hourLabel }], Visualizations: ['@UI.Chart#hourly'] },
   },
 );
 
@@ -150,14 +168,14 @@ annotate service.AgentModelPairs with {
 annotate service.AgentModelPairs with @(
   UI.HeaderInfo                        : { TypeName: '{i18n>Pair}', TypeNamePlural: '{i18n>Pairs}', Title: { Value: agent_ID } },
   UI.LineItem                          : [
-    { Value: agent_ID },
-    { Value: model_ID },
-    { Value: requests },
-    { Value: successRate },
-    { Value: avgLatencyMs },
-    { Value: p95LatencyMs },
-    { Value: cost },
-    { Value: lastUsedAt },
+    { Value: agent_ID, @UI.Importance: #High },
+    { Value: model_ID, @UI.Importance: #High },
+    { Value: requests, @UI.Importance: #High },
+    { Value: successRate, @UI.Importance: #High },
+    { Value: avgLatencyMs, @UI.Importance: #High },
+    { Value: p95LatencyMs, @UI.Importance: #High },
+    { Value: cost, @UI.Importance: #High },
+    { Value: lastUsedAt, @UI.Importance: #High },
   ],
   UI.SelectionPresentationVariant #pairs: {
     Text               : '{i18n>Pairs}',

@@ -47,9 +47,11 @@ describe('npm run build: HANA artifacts in gen/db', () => {
     persisted = definitions.filter(([name]) => !skipped(name))
   })
 
-  test('ran cds build and tsc', () => {
+  test('ran cds build; gen/db is an HDI deployer', () => {
     expect(buildOutput).toMatch(/build completed/)
-    expect(fs.existsSync(gen('db/package.json'))).toBe(true)
+    const deployer = JSON.parse(fs.readFileSync(gen('db/package.json'), 'utf8'))
+    expect(Object.keys(deployer.dependencies)).toContain('@sap/hdi-deploy')
+    expect(deployer.scripts.start).toMatch(/@sap\/hdi-deploy\/deploy\.js/)
   })
 
   test('an .hdbtable for every persisted entity, an .hdbview for every view', () => {
@@ -132,7 +134,15 @@ describe('npm run build: the service in gen/srv', () => {
     expect(resolved).toEqual([...models].map(m => srv('@cds-models', m.slice('#cds-models/'.length), 'index.js')))
   })
 
-  test('gen/srv runs on its own with NODE_ENV=production: compiled handlers ingest and the analytics read', async () => {
+  test('gen/srv/package.json: runtime dependencies, #cds-models imports, and only `npm start` (no typer, no TypeScript)', () => {
+    const pkg = JSON.parse(fs.readFileSync(srv('package.json'), 'utf8'))
+    expect(pkg.scripts).toEqual({ start: 'cds-serve' })
+    expect(Object.keys(pkg.dependencies)).toEqual(expect.arrayContaining(['@sap/cds', '@cap-js/hana', '@sap/xssec', 'express']))
+    expect(pkg.imports['#cds-models/*']).toBe('./@cds-models/*/index.js')
+    expect(fs.existsSync(srv('package-lock.json'))).toBe(true)
+  })
+
+  test('gen/srv starts as Cloud Foundry starts it (npm start, NODE_ENV=production): compiled handlers ingest and the analytics read', async () => {
     fs.symlinkSync(path.join(root, 'node_modules'), srv('node_modules'), 'dir')
     const port = await new Promise<number>(resolve => {
       const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
@@ -142,7 +152,7 @@ describe('npm run build: the service in gen/srv', () => {
       CDS_CONFIG: JSON.stringify({ requires: { db: { kind: 'sqlite', credentials: { url: ':memory:' } }, auth: { kind: 'mocked' } } }),
     }
     delete env.CDS_TYPESCRIPT // production loads .js only
-    const child = spawn(process.execPath, [srv('node_modules/@sap/cds/bin/serve.js')], { cwd: srv(), env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('npm', ['start'], { cwd: srv(), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let output = ''
     child.stdout.on('data', d => { output += d }); child.stderr.on('data', d => { output += d })
     const url = `http://localhost:${port}`
@@ -171,7 +181,8 @@ describe('npm run build: the service in gen/srv', () => {
       // the request guards of server.ts are installed
       expect((await fetch(`${url}/odata/v4/router/Agents/%ff`)).status).toBe(400)
     } finally {
-      await new Promise<void>(resolve => { if (child.exitCode !== null) return resolve(); child.once('exit', () => resolve()); child.kill('SIGTERM') })
+      // npm runs the server as its child: end the whole process group
+      await new Promise<void>(resolve => { if (child.exitCode !== null) return resolve(); child.once('exit', () => resolve()); process.kill(-child.pid!, 'SIGTERM') })
     }
   }, 60_000)
 })

@@ -1,4 +1,5 @@
 import cds from '@sap/cds'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { parse } from 'yaml'
@@ -42,6 +43,19 @@ async function modelRoles() {
   }
   return [...roles].filter(role => role !== 'authenticated-user' && role !== 'any').sort()
 }
+
+describe('the [production] profile', () => {
+  test('SAP HANA through @cap-js/hana and XSUAA through @sap/xssec, both runtime dependencies', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' }
+    delete env.CDS_CONFIG
+    const resolved = JSON.parse(execFileSync(process.execPath, ['-e',
+      `const { requires } = require('@sap/cds').env; console.log(JSON.stringify({ db: requires.db.impl, auth: requires.auth.kind }))`,
+    ], { cwd: root, env, encoding: 'utf8' }))
+    expect(resolved).toEqual({ db: '@cap-js/hana', auth: 'xsuaa' })
+    const { dependencies } = JSON.parse(read('package.json'))
+    expect(Object.keys(dependencies)).toEqual(expect.arrayContaining(['@cap-js/hana', '@sap/xssec']))
+  })
+})
 
 describe('xs-security.json', () => {
   const local = (ref: string) => ref.replace(/^\$XSAPPNAME\./, '')

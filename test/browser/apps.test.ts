@@ -1,0 +1,188 @@
+import { startServer } from '../server-process'
+import { batch, traffic, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
+import { launchBrowser, openPage, odataCount, odataGet, resolveUI5, shot, tableCount, waitForUI5 } from './fiori'
+import type { Page } from 'playwright-core'
+
+/**
+ * The three Fiori elements apps in headless Chromium against the gateway as its own process, with
+ * SAPUI5 served from the npm registry's packages (cds-plugin-ui5): what a user sees matches the data.
+ */
+
+const DECISIONS = 400
+let server: Awaited<ReturnType<typeof startServer>>
+let browser: Awaited<ReturnType<typeof launchBrowser>>
+let page: Page
+const analytics = () => `${server.url}/odata/v4/analytics`
+const admin = () => `${server.url}/odata/v4/admin`
+
+jest.setTimeout(300_000)
+
+beforeAll(async () => {
+  resolveUI5()
+  server = await startServer({ requires: { db: { kind: 'sqlite', credentials: { url: ':memory:' } } } }, { CDS_PLUGIN_UI5_ACTIVE: 'true' })
+  const to = new Date(), from = new Date(to.getTime() - 48 * 3600_000)
+  const body = batch(traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from, to, count: DECISIONS, seed: 7 }), DECISIONS)
+  const res = await fetch(`${server.url}/odata/v4/router/ingest`, {
+    method: 'POST', body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: 'Basic ' + Buffer.from('router:router').toString('base64') },
+  })
+  expect(res.status).toBe(200)
+  expect((await res.json()).decisions).toEqual({ accepted: DECISIONS, duplicates: 0 })
+  browser = await launchBrowser('admin')
+  page = browser.context.pages()[0] ?? await browser.context.newPage()
+}, 30 * 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+test('the launch page has a tile for each app', async () => {
+  await page.goto(`${server.url}/`)
+  const tiles = page.locator('a.tile')
+  await expect(tiles.count()).resolves.toBe(3)
+  expect(await tiles.evaluateAll(a => a.map(e => e.getAttribute('href')))).toEqual(['decisions/index.html', 'assignments/index.html', 'performance/index.html'])
+  for (const app of ['decisions', 'assignments', 'performance']) {
+    const res = await fetch(`${server.url}/${app}/index.html`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('src="resources/sap-ui-core.js"')
+  }
+  await shot(page, 'launch-page')
+})
+
+describe('decisions', () => {
+  const table = '::table::RoutingDecisions::LineItem'
+
+  test('the list shows as many decisions as the server has, also filtered by agent', async () => {
+    await openPage(browser.context, `${server.url}/decisions/index.html`)
+    expect(await tableCount(page, table)).toBe(await odataCount(analytics(), 'analyst', 'RoutingDecisions'))
+    expect(await tableCount(page, table)).toBe(DECISIONS)
+    await expect(page.locator('[id*="::table::RoutingDecisions::LineItem-innerTable"] tbody tr.sapMLIB').count()).resolves.toBeGreaterThan(10)
+
+    const agent = page.locator('[id*="FilterField::agent_ID"] input').first()
+    await agent.fill('support-bot')
+    await agent.press('Enter')
+    await page.locator('[id$="-btnSearch"]').first().click()
+    await waitForUI5(page)
+    const filtered = await odataCount(analytics(), 'analyst', 'RoutingDecisions', `agent_ID eq 'support-bot'`)
+    expect(filtered).toBeGreaterThan(0)
+    expect(filtered).toBeLessThan(DECISIONS)
+    expect(await tableCount(page, table)).toBe(filtered)
+    await shot(page, 'decisions-list')
+  })
+
+  test('the object page shows the candidates with scores and ranks, and the inference metrics', async () => {
+    const first = page.locator('[id*="::table::RoutingDecisions::LineItem-innerTable"] tbody tr.sapMLIB').first()
+    const requestId = (await first.innerText()).match(/req-\d+-\d+/)![0]
+    await first.click()
+    await waitForUI5(page)
+    const { value: [decision] } = await odataGet<{ value: { ID: string; candidates: { rank: number; model_ID: string }[]; metrics: { latencyMs: number }[] }[] }>(
+      `${analytics()}/RoutingDecisions?$filter=requestId eq '${requestId}'&$expand=candidates,metrics`, 'analyst')
+    expect(decision.candidates).toHaveLength(3)
+    expect(decision.metrics).toHaveLength(1)
+    await expect(page.locator('[id$="::ObjectPage--fe::ObjectPageDynamicHeaderTitle"], [id*="ObjectPage"] .sapFDynamicPageTitle').first().innerText()).resolves.toContain(requestId)
+    expect(await tableCount(page, '::table::candidates::LineItem')).toBe(3)
+    expect(await tableCount(page, '::table::metrics::LineItem')).toBe(1)
+    const candidates = page.locator('[id*="::table::candidates::LineItem-innerTable"] tbody tr.sapMLIB')
+    await expect(candidates.count()).resolves.toBe(3)
+    for (const c of decision.candidates) await expect(candidates.nth(c.rank - 1).innerText()).resolves.toContain(c.model_ID)
+    await shot(page, 'decisions-object-page')
+  })
+})
+
+describe('assignments', () => {
+  const table = '::table::Assignments::LineItem'
+  interface Assignment { ID: string; agent_ID: string; model_ID: string; status: string; matchScore: number; totalRequests: number; successfulRequests: number; lastUsedAt: string | null }
+  let target: Assignment
+
+  test('the list shows the assignments the server has', async () => {
+    await openPage(browser.context, `${server.url}/assignments/index.html`)
+    expect(await tableCount(page, table)).toBe(await odataCount(admin(), 'admin', 'Assignments'))
+    expect(await tableCount(page, table)).toBeGreaterThan(0)
+    await shot(page, 'assignments-list')
+  })
+
+  test('a draft edit of match score and status is saved and visible through OData', async () => {
+    // an active assignment whose pair has traffic, so that updateMetrics has something to count
+    const pairs = await odataGet<{ value: { agent_ID: string; model_ID: string; requests: number }[] }>(`${analytics()}/AgentModelPairs?$orderby=requests desc`, 'analyst')
+    const { value: assignments } = await odataGet<{ value: Assignment[] }>(`${admin()}/Assignments?$filter=status eq 'ACTIVE' and IsActiveEntity eq true`, 'admin')
+    target = assignments.find(a => pairs.value.some(p => p.agent_ID === a.agent_ID && p.model_ID === a.model_ID))!
+    expect(target).toBeDefined()
+    expect(Number(target.totalRequests)).toBe(0)
+
+    const row = page.locator('[id*="::table::Assignments::LineItem-innerTable"] tbody tr.sapMLIB')
+      .filter({ hasText: `(${target.agent_ID})` }).filter({ hasText: `(${target.model_ID})` }).first()
+    await row.click()
+    await waitForUI5(page)
+    await page.getByRole('button', { name: 'Edit', exact: true }).click()
+    await waitForUI5(page)
+    const score = page.getByRole('textbox', { name: 'Match Score' })
+    await score.fill('0.42')
+    await score.press('Tab')
+    const status = page.getByRole('textbox', { name: 'Status' })
+    await status.fill('INACTIVE')
+    await status.press('Tab')
+    await waitForUI5(page)
+    await page.getByRole('button', { name: 'Save', exact: true }).click()
+    await waitForUI5(page)
+    await expect(page.getByRole('button', { name: 'Edit', exact: true }).isVisible()).resolves.toBe(true)
+
+    const saved = await odataGet<Assignment>(`${admin()}/Assignments(ID=${target.ID},IsActiveEntity=true)`, 'admin')
+    expect(Number(saved.matchScore)).toBe(0.42)
+    expect(saved.status).toBe('INACTIVE')
+    await shot(page, 'assignments-object-page')
+  })
+
+  test('the Update Metrics button recomputes the figures from the stored metrics', async () => {
+    await page.getByRole('button', { name: 'Update Metrics' }).filter({ visible: true }).first().click()
+    await waitForUI5(page)
+    const { value: [pair] } = await odataGet<{ value: { requests: number; successes: number }[] }>(
+      `${analytics()}/AgentModelPairs?$filter=agent_ID eq '${target.agent_ID}' and model_ID eq '${target.model_ID}'`, 'analyst')
+    const updated = await odataGet<Assignment>(`${admin()}/Assignments(ID=${target.ID},IsActiveEntity=true)`, 'admin')
+    expect(Number(pair.requests)).toBeGreaterThan(0)
+    expect(Number(updated.totalRequests)).toBe(Number(pair.requests))
+    expect(Number(updated.successfulRequests)).toBe(Number(pair.successes))
+    expect(updated.lastUsedAt).not.toBeNull()
+    const requests = page.locator('[id*="FieldGroup::Figures"]').filter({ hasText: 'Requests' }).first()
+    await expect(requests.innerText()).resolves.toContain(String(pair.requests))
+    await shot(page, 'assignments-update-metrics')
+  })
+})
+
+describe('performance', () => {
+  /** Data points that sap.viz drew into the chart's svg. */
+  const dataPoints = async () => {
+    await page.locator('svg .v-datapoint:visible').first().waitFor({ timeout: 120_000 })
+    return page.locator('svg .v-datapoint:visible').count()
+  }
+  const tab = async (name: string) => {
+    await page.getByRole('tab', { name }).click()
+    await waitForUI5(page)
+  }
+
+  test('the requests chart has a bar for each model with traffic', async () => {
+    await openPage(browser.context, `${server.url}/performance/index.html`)
+    const models = await odataCount(analytics(), 'analyst', 'ModelPerformance')
+    expect(models).toBeGreaterThan(1)
+    expect(await dataPoints()).toBe(models)
+    await shot(page, 'performance-requests')
+  })
+
+  test('p95 latency per model and the hourly series render', async () => {
+    const models = await odataCount(analytics(), 'analyst', 'ModelPerformance')
+    await tab('p95 Latency per Model (ms)')
+    expect(await dataPoints()).toBe(models)
+    await tab('Requests per Hour')
+    const { value: hours } = await odataGet<{ value: unknown[] }>(`${analytics()}/HourlyStats?$apply=groupby((hourLabel))`, 'analyst')
+    expect(hours.length).toBeGreaterThan(24)
+    // two measures (requests, failures) drawn as lines over the hours
+    expect(await dataPoints()).toBe(2 * hours.length)
+    await shot(page, 'performance-hourly')
+  })
+
+  test('the pairs table shows as many pairs as the server has', async () => {
+    await tab('Agent-Model Pairs')
+    expect(await tableCount(page, '::table::AgentModelPairs::')).toBe(await odataCount(analytics(), 'analyst', 'AgentModelPairs'))
+    await shot(page, 'performance-pairs')
+  })
+})
