@@ -15,7 +15,7 @@ let page: Page
 const analytics = () => `${server.url}/odata/v4/analytics`
 const admin = () => `${server.url}/odata/v4/admin`
 
-jest.setTimeout(300_000)
+jest.setTimeout(600_000)
 
 beforeAll(async () => {
   resolveUI5()
@@ -152,7 +152,7 @@ describe('assignments', () => {
 describe('performance', () => {
   /** Data points that sap.viz drew into the chart's svg. */
   const dataPoints = async () => {
-    await page.locator('svg .v-datapoint:visible').first().waitFor({ timeout: 120_000 })
+    await page.locator('svg .v-datapoint:visible').first().waitFor({ timeout: 300_000 })
     return page.locator('svg .v-datapoint:visible').count()
   }
   const tab = async (name: string) => {
