@@ -62,3 +62,10 @@ annotate service.Assignments with @(
 // Value helps for the agent and the model of an assignment.
 annotate service.Agents with @cds.odata.valuelist;
 annotate service.Models with @cds.odata.valuelist;
+
+// After Update Metrics the object page and the list show the recomputed figures.
+annotate service.Assignments actions {
+  updateMetrics @Common.SideEffects: {
+    TargetProperties: ['in/totalRequests', 'in/successfulRequests', 'in/successRate', 'in/avgLatencyMs', 'in/p95LatencyMs', 'in/lastUsedAt']
+  };
+};

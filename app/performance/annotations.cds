@@ -168,14 +168,14 @@ annotate service.AgentModelPairs with {
 annotate service.AgentModelPairs with @(
   UI.HeaderInfo                        : { TypeName: '{i18n>Pair}', TypeNamePlural: '{i18n>Pairs}', Title: { Value: agent_ID } },
   UI.LineItem                          : [
-    { Value: agent_ID, @UI.Importance: #High },
-    { Value: model_ID, @UI.Importance: #High },
-    { Value: requests, @UI.Importance: #High },
-    { Value: successRate, @UI.Importance: #High },
-    { Value: avgLatencyMs, @UI.Importance: #High },
-    { Value: p95LatencyMs, @UI.Importance: #High },
-    { Value: cost, @UI.Importance: #High },
-    { Value: lastUsedAt, @UI.Importance: #High },
+    { Value: agent_ID, @UI.Importance: #High, @HTML5.CssDefaults: { width: '11rem' } },
+    { Value: model_ID, @UI.Importance: #High, @HTML5.CssDefaults: { width: '11rem' } },
+    { Value: requests, @UI.Importance: #High, @HTML5.CssDefaults: { width: '7rem' } },
+    { Value: successRate, @UI.Importance: #High, @HTML5.CssDefaults: { width: '8rem' } },
+    { Value: avgLatencyMs, @UI.Importance: #High, @HTML5.CssDefaults: { width: '9rem' } },
+    { Value: p95LatencyMs, @UI.Importance: #High, @HTML5.CssDefaults: { width: '9rem' } },
+    { Value: cost, @UI.Importance: #High, @HTML5.CssDefaults: { width: '8rem' } },
+    { Value: lastUsedAt, @UI.Importance: #High, @HTML5.CssDefaults: { width: '13rem' } },
   ],
   UI.SelectionPresentationVariant #pairs: {
     Text               : '{i18n>Pairs}',

@@ -41,7 +41,7 @@ export async function launchBrowser(user: string) {
 export async function openPage(context: BrowserContext, url: string) {
   const page = context.pages()[0] ?? await context.newPage()
   track(page)
-  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 180_000 })
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 300_000 })
   await waitForUI5(page)
   return page
 }
@@ -58,7 +58,7 @@ function track(page: Page) {
 }
 
 /** Waits until the app has started, no request is open and no busy indicator shows, steadily for a second. */
-export async function waitForUI5(page: Page, timeoutMs = 180_000) {
+export async function waitForUI5(page: Page, timeoutMs = 300_000) {
   track(page)
   await page.waitForFunction(() => {
     const w = window as unknown as { sap?: { ui?: { require?: (m: string) => unknown } } }
