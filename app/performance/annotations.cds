@@ -1,5 +1,4 @@
 using { AnalyticsService as service } from '../../srv/analytics-service/service';
-using from '../../srv/analytics-service/aggregation'; // so that this file's HourlyStats.ApplySupported overrides that one
 
 // Model and pair performance: charts over the $apply-enabled analytics in tabs of one List Report
 // (Fiori elements' analytical multi-view), next to tables of the all-time figures.
@@ -100,24 +99,8 @@ annotate service.ModelPerformance with @(
   },
 );
 
-// The hour as text for the chart's axis: Fiori elements charts cannot draw an Edm.DateTimeOffset dimension.
-extend projection service.HourlyStats with {
-  substring(cast(hour as String(30)), 0, 13) as hourLabel : String(13)
-};
-
-// srv/analytics-service/aggregation.cds's support, and the hour as text to group by
-annotate service.HourlyStats with @Aggregation.ApplySupported: {
-  Transformations       : ['aggregate', 'groupby', 'filter', 'topcount', 'bottomcount', 'identity', 'concat', 'orderby', 'top', 'skip'],
-  Rollup                : #None,
-  GroupableProperties   : [hour, hourLabel, agent_ID, model_ID],
-  AggregatableProperties: [
-    { Property: decisions }, { Property: requests }, { Property: successes }, { Property: failures },
-    { Property: latencySumMs }, { Property: inputTokens }, { Property: outputTokens }, { Property: cost }
-  ]
-};
-
 annotate service.HourlyStats with {
-  hourLabel    @title: '{i18n>Hour}' @Analytics.Dimension;
+  hourLabel    @title: '{i18n>Hour}';
   hour         @title: '{i18n>Hour}';
   agent_ID     @title: '{i18n>Agent}';
   model_ID     @title: '{i18n>Model}';

@@ -7,7 +7,7 @@ annotate my.HourlyStats with @(
   Aggregation.ApplySupported: {
     Transformations          : ['aggregate', 'groupby', 'filter', 'topcount', 'bottomcount', 'identity', 'concat', 'orderby', 'top', 'skip'],
     Rollup                   : #None,
-    GroupableProperties      : [hour, agent_ID, model_ID],
+    GroupableProperties      : [hour, hourLabel, agent_ID, model_ID],
     AggregatableProperties   : [
       { Property: decisions }, { Property: requests }, { Property: successes }, { Property: failures },
       { Property: latencySumMs }, { Property: inputTokens }, { Property: outputTokens }, { Property: cost }
@@ -20,6 +20,7 @@ annotate my.HourlyStats with @(
   Aggregation.CustomAggregate #latencySumMs : 'Edm.Double',
 ) {
   hour         @Analytics.Dimension;
+  hourLabel    @Analytics.Dimension;
   agent_ID     @Analytics.Dimension;
   model_ID     @Analytics.Dimension;
   decisions    @Analytics.Measure @Aggregation.default: #SUM;

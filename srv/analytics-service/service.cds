@@ -73,6 +73,8 @@ service AnalyticsService {
   /** Time series per UTC hour and agent-model pair. */
   entity HourlyStats        as projection on db.HourlyRollups {
     key hour,
+        // the hour as text, e.g. 2026-11-25T08: a chart axis (Fiori elements charts cannot draw an Edm.DateTimeOffset dimension)
+        substring(cast(hour as String(30)), 0, 13) as hourLabel : String(13),
     key agent_ID,
     key model_ID,
         decisions,
