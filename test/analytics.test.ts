@@ -160,6 +160,14 @@ describe('analytics', () => {
       expect((await call(edgeFrom, '2026-06-01T12:00:00Z', 'agent'))[0].requests).toBe(2)
     })
 
+    test('a window reaching past the latest record takes its last partial hour from the rollups, exactly', async () => {
+      const start = new Date(now - 5.5 * 3600_000).toISOString(), end = new Date(now + 20 * 60_000).toISOString()
+      const rows = await call(start, end, 'pair')
+      const groups = groupBy(metrics.filter(m => m.recordedAt >= start && m.recordedAt < end), m => `${m.agent_ID}|${m.model_ID}`)
+      expect(rows).toHaveLength(groups.size)
+      for (const row of rows) expectFigures(row, expected(groups.get(`${row.agent_ID}|${row.model_ID}`)!))
+    })
+
     test('an empty window answers no rows', async () => {
       expect(await call('2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z', 'model')).toEqual([])
     })

@@ -17,12 +17,16 @@ const HOUR = 3600_000
 /**
  * Figures of the window `from <= t < to`: whole UTC hours inside it come from the hourly rollups,
  * the partial hours at its edges from the raw rows, so the result is exact whatever the volume.
+ * A window that reaches past everything recorded (as the last 24 hours up to now do) takes its
+ * partial last hour from the rollups too, which then hold exactly what lies before `to`.
  */
 export async function windowStats(from: Date, to: Date, grouping: Grouping): Promise<WindowStats> {
   const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR)
   const endHour = new Date(Math.floor(to.getTime() / HOUR) * HOUR)
-  const wholeHours = firstHour < endHour
-  const edges: [Date, Date][] = wholeHours ? [[from, firstHour], [endHour, to]] : [[from, to]]
+  const lastHourWhole = to > endHour && await nothingRecordedFrom(to)
+  const rollupEnd = lastHourWhole ? new Date(endHour.getTime() + HOUR) : endHour
+  const wholeHours = firstHour < rollupEnd
+  const edges: [Date, Date][] = !wholeHours ? [[from, to]] : lastHourWhole ? [[from, firstHour]] : [[from, firstHour], [endHour, to]]
 
   const groups = new Map<string, WindowGroup>()
   const groupOf = (agent_ID: string, model_ID: string) => {
@@ -36,7 +40,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping): Pro
   const active = (agent_ID: string, model_ID: string) => { stats.activeAgents.add(agent_ID); stats.activeModels.add(model_ID) }
 
   if (wholeHours) {
-    const [start, end] = [firstHour.toISOString(), endHour.toISOString()]
+    const [start, end] = [firstHour.toISOString(), rollupEnd.toISOString()]
     // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything
     const perAgent = grouping === 'agent' || grouping === 'pair' ? '!=' : '=', perModel = grouping === 'model' || grouping === 'pair' ? '!=' : '='
     const rollups = await SELECT.from(HourlyRollups).where([
@@ -73,5 +77,11 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping): Pro
   }
   stats.groups = [...groups.values()]
   return stats
+}
+
+async function nothingRecordedFrom(to: Date) {
+  const t = to.toISOString()
+  return !await SELECT.one.from(InferenceMetrics).columns('ID').where`recordedAt >= ${t}`
+    && !await SELECT.one.from(RoutingDecisions).columns('ID').where`decidedAt >= ${t}`
 }
 
