@@ -1,7 +1,7 @@
 /** TypeScript tests against the TypeScript handlers; cds-typer runs before jest (npm test). */
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' }, // transpiles only: tsconfig has isolatedModules
   moduleNameMapper: {
     '^#cds-models/(.*)$': '<rootDir>/@cds-models/$1',
     // ts-jest turns `import './x.ts'` into require('./x.js'); resolve it to the .ts source
