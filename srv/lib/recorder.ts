@@ -14,16 +14,16 @@ export async function record(decisions: RoutingDecisionInput[], metrics: Inferen
   const newMetrics = await notYetStored(InferenceMetrics, metrics)
 
   await registerUnknown(Agents, [...newDecisions, ...newMetrics].map(r => r.agent_ID!))
-  await registerUnknown(Models, [
+  // one look-up of the models both registers the unknown ones and gives the prices of the known
+  const price = pricing(await registerUnknown(Models, [
     ...newDecisions.flatMap(d => [d.model_ID!, ...(d.candidates ?? []).map(c => c.model_ID!)]),
     ...newMetrics.map(m => m.model_ID!),
-  ])
+  ], ['inputPricePer1M', 'outputPricePer1M']))
 
   const decisionRows = newDecisions.map(({ candidates: _, ...d }) => ({
     ...d, fallback: d.fallback ?? false, decidedAt: timestamp(d.decidedAt, now),
   }))
   const candidateRows = newDecisions.flatMap(d => (d.candidates ?? []).map(c => ({ ...c, decision_ID: d.ID })))
-  const price = await pricing(newMetrics.filter(m => m.cost == null).map(m => m.model_ID!))
   const metricRows = newMetrics.map(m => ({
     ...m,
     inputTokens: m.inputTokens ?? 0,
@@ -59,26 +59,26 @@ async function notYetStored<T extends { ID?: string | null }>(entity: typeof Rou
   return records.filter(r => !seen.has(r.ID!) && !!seen.add(r.ID!))
 }
 
-/** Inserts agents or models not yet known, flagged `autoRegistered`, so that no record is dropped. */
-async function registerUnknown(entity: typeof Agents | typeof Models, ids: string[]) {
+type Known = Map<string, Record<string, unknown>>
+
+/**
+ * Inserts agents or models not yet known, flagged `autoRegistered`, so that no record is dropped;
+ * answers the rows of those already known, with the given columns.
+ */
+async function registerUnknown(entity: typeof Agents | typeof Models, ids: string[], columns: string[] = []): Promise<Known> {
   const wanted = [...new Set(ids)]
-  if (!wanted.length) return
-  const known = new Set((await SELECT.from(entity).columns('ID').where({ ID: { in: wanted } }) as { ID: string }[]).map(r => r.ID))
-  const unknown = wanted.filter(ID => !known.has(ID))
-  await insert(entity, unknown.map(ID => ({ ID, name: ID, autoRegistered: true })))
+  if (!wanted.length) return new Map()
+  const rows = await SELECT.from(entity).columns('ID', ...columns).where({ ID: { in: wanted } }) as { ID: string }[]
+  const known: Known = new Map(rows.map(r => [r.ID, r]))
+  await insert(entity, wanted.filter(ID => !known.has(ID)).map(ID => ({ ID, name: ID, autoRegistered: true })))
+  return known
 }
 
-/** Cost of a metric from its model's list prices (USD per 1M tokens); unpriced models cost 0. */
-async function pricing(modelIDs: string[]) {
-  const prices = new Map<string, { input: number; output: number }>()
-  if (modelIDs.length) {
-    const rows = await SELECT.from(Models).columns('ID', 'inputPricePer1M', 'outputPricePer1M')
-      .where({ ID: { in: [...new Set(modelIDs)] } }) as { ID: string; inputPricePer1M: unknown; outputPricePer1M: unknown }[]
-    for (const r of rows) prices.set(r.ID, { input: Number(r.inputPricePer1M ?? 0), output: Number(r.outputPricePer1M ?? 0) })
-  }
+/** Cost of a metric from its model's list prices (USD per 1M tokens); models just registered cost 0. */
+function pricing(models: Known) {
   return (m: InferenceMetricInput) => {
-    const p = prices.get(m.model_ID!) ?? { input: 0, output: 0 }
-    return roundUSD(((m.inputTokens ?? 0) * p.input + (m.outputTokens ?? 0) * p.output) / 1e6)
+    const p = models.get(m.model_ID!)
+    return roundUSD(((m.inputTokens ?? 0) * Number(p?.inputPricePer1M ?? 0) + (m.outputTokens ?? 0) * Number(p?.outputPricePer1M ?? 0)) / 1e6)
   }
 }
 
