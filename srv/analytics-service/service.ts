@@ -22,7 +22,7 @@ export class AnalyticsService extends cds.ApplicationService {
   /** The one row of the last 24 hours up to now. */
   private async summary24h() {
     const windowEnd = new Date(), windowStart = new Date(windowEnd.getTime() - DAY)
-    const { groups: [all], decisions, activeAgents, activeModels } = await windowStats(windowStart, windowEnd, 'none')
+    const { groups: [all], decisions, activeAgents, activeModels } = await windowStats(windowStart, windowEnd, 'none', { withActivity: true })
     const totals = all?.totals
     return [{
       windowStart: windowStart.toISOString(),

@@ -7,6 +7,7 @@ export type Grouping = typeof GROUPINGS[number]
 export interface WindowGroup { agent_ID: string | null; model_ID: string | null; totals: MetricTotals }
 export interface WindowStats {
   groups: WindowGroup[]
+  /** decisions and the active agents and models are counted only `withActivity` (Summary24h) */
   decisions: number
   activeAgents: Set<string>
   activeModels: Set<string>
@@ -20,7 +21,7 @@ const HOUR = 3600_000
  * A window that reaches past everything recorded (as the last 24 hours up to now do) takes its
  * partial last hour from the rollups too, which then hold exactly what lies before `to`.
  */
-export async function windowStats(from: Date, to: Date, grouping: Grouping): Promise<WindowStats> {
+export async function windowStats(from: Date, to: Date, grouping: Grouping, { withActivity = false } = {}): Promise<WindowStats> {
   const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR)
   const endHour = new Date(Math.floor(to.getTime() / HOUR) * HOUR)
   const lastHourWhole = to > endHour && await nothingRecordedFrom(to)
@@ -48,16 +49,18 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping): Pro
       'and', { ref: ['agent_ID'] }, perAgent, { val: ALL }, 'and', { ref: ['model_ID'] }, perModel, { val: ALL },
     ] as never) as Record<string, unknown>[]
     for (const row of rollups) {
-      stats.decisions += Number(row.decisions ?? 0)
+      if (withActivity) stats.decisions += Number(row.decisions ?? 0)
       if (Number(row.requests) > 0) groupOf(row.agent_ID as string, row.model_ID as string).merge(MetricTotals.of(row))
     }
     // who was active, from the per-agent and per-model rows
-    const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID')
-      .where`hour >= ${start} and hour < ${end} and ((agent_ID != ${ALL} and model_ID = ${ALL}) or (agent_ID = ${ALL} and model_ID != ${ALL}))` as
-      { agent_ID: string; model_ID: string }[]
-    for (const { agent_ID, model_ID } of activity) {
-      if (agent_ID === ALL) stats.activeModels.add(model_ID)
-      else stats.activeAgents.add(agent_ID)
+    if (withActivity) {
+      const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID')
+        .where`hour >= ${start} and hour < ${end} and ((agent_ID != ${ALL} and model_ID = ${ALL}) or (agent_ID = ${ALL} and model_ID != ${ALL}))` as
+        { agent_ID: string; model_ID: string }[]
+      for (const { agent_ID, model_ID } of activity) {
+        if (agent_ID === ALL) stats.activeModels.add(model_ID)
+        else stats.activeAgents.add(agent_ID)
+      }
     }
   }
   for (const [a, b] of edges) {
@@ -70,6 +73,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping): Pro
       active(m.agent_ID, m.model_ID)
       groupOf(m.agent_ID, m.model_ID).add({ ...m, cost: Number(m.cost ?? 0), latencyMs: Number(m.latencyMs) })
     }
+    if (!withActivity) continue
     const decisions = await SELECT.from(RoutingDecisions).columns('agent_ID', 'model_ID').where`decidedAt >= ${start} and decidedAt < ${end}` as
       { agent_ID: string; model_ID: string }[]
     for (const d of decisions) active(d.agent_ID, d.model_ID)
