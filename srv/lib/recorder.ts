@@ -1,5 +1,6 @@
 import { Agents, Models, RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
 import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#cds-models/RouterService'
+import { writeAll } from './bulk.ts'
 import { addToRollups, lockWriters, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
 
 /**
@@ -33,9 +34,9 @@ export async function record(decisions: RoutingDecisionInput[], metrics: Inferen
     recordedAt: timestamp(m.recordedAt, now),
   }))
 
-  await insert(RoutingDecisions, decisionRows)
-  await insert(DecisionCandidates, candidateRows)
-  await insert(InferenceMetrics, metricRows)
+  await writeAll(RoutingDecisions, decisionRows)
+  await writeAll(DecisionCandidates, candidateRows)
+  await writeAll(InferenceMetrics, metricRows)
   await addToRollups(decisionRows as DecisionFacts[], metricRows as MetricFacts[])
 
   return {
@@ -70,7 +71,9 @@ async function registerUnknown(entity: typeof Agents | typeof Models, ids: strin
   if (!wanted.length) return new Map()
   const rows = await SELECT.from(entity).columns('ID', ...columns).where({ ID: { in: wanted } }) as { ID: string }[]
   const known: Known = new Map(rows.map(r => [r.ID, r]))
-  await insert(entity, wanted.filter(ID => !known.has(ID)).map(ID => ({ ID, name: ID, autoRegistered: true })))
+  // entries, not rows: CAP fills in the managed fields and the list prices' defaults
+  const unknown = wanted.filter(ID => !known.has(ID))
+  if (unknown.length) await INSERT.into(entity).entries(unknown.map(ID => ({ ID, name: ID, autoRegistered: true })))
   return known
 }
 
@@ -82,10 +85,6 @@ function pricing(models: Known) {
   }
 }
 
-/** One bulk INSERT of rows CAP has validated against the entity (the typer's key types admit no nulls). */
-const insert = async (entity: new () => object, rows: object[]) => {
-  if (rows.length) await INSERT.into(entity).entries(rows as never)
-}
 
 /** Normalizes to the UTC ISO form CAP stores, so rollup hours and window edges compare as strings. */
 const timestamp = (value: string | null | undefined, now: string) => value ? new Date(value).toISOString() : now

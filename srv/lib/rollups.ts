@@ -1,5 +1,6 @@
 import { HourlyRollups, PairRollups, ModelRollups, StrategyRollups, WriteLocks, RoutingDecisions } from '#cds-models/router'
 import { LatencySketch } from './latency-sketch.ts'
+import { writeAll } from './bulk.ts'
 
 /** The fields of a stored metric that the rollups add up. */
 export interface MetricFacts {
@@ -17,8 +18,6 @@ export interface DecisionFacts {
  * model, by agent or not at all read a few rows an hour instead of one per pair.
  */
 export const ALL = '*'
-const hourlyGroups = (hour: string, agent_ID: string, model_ID: string) =>
-  [[hour, agent_ID, model_ID], [hour, ALL, model_ID], [hour, agent_ID, ALL], [hour, ALL, ALL]]
 
 /** The UTC hour a timestamp falls in, as the ISO string CAP stores. */
 export const hourOf = (timestamp: string | Date): string => {
@@ -88,6 +87,8 @@ export async function lockWriters() {
   await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
 }
 
+/** What a call adds to one hourly row; `lastAt` is the latest metric of a pair's hour. */
+interface HourlyDelta { decisions: number; totals: MetricTotals; lastAt: string }
 interface StrategyTotals { decisions: number; scoredDecisions: number; scoreSum: number; fallbacks: number }
 
 /** Deltas of the all-time rollups: per pair, per model, per strategy and model. */
@@ -99,22 +100,33 @@ class AllTimeDeltas {
 
 /** Adds freshly stored decisions and metrics to every rollup, in the caller's transaction. */
 export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFacts[]) {
-  const hourly = new Grouped<{ decisions: number; totals: MetricTotals }>(() => ({ decisions: 0, totals: new MetricTotals() }))
+  const hourly = new Grouped<HourlyDelta>(() => ({ decisions: 0, totals: new MetricTotals(), lastAt: '' }))
   const allTime = new AllTimeDeltas(), { pairs, models, strategies } = allTime
 
+  // each record once into its pair's hour; the wider groups then merge the few pair-hours
   for (const d of decisions) {
-    for (const key of hourlyGroups(hourOf(d.decidedAt), d.agent_ID, d.model_ID)) hourly.at(...key).decisions++
+    hourly.at(hourOf(d.decidedAt), d.agent_ID, d.model_ID).decisions++
     const s = strategies.at(d.strategy, d.model_ID)
     s.decisions++
     if (d.score != null) { s.scoredDecisions++; s.scoreSum += d.score }
     if (d.fallback) s.fallbacks++
   }
   for (const m of metrics) {
-    for (const key of hourlyGroups(hourOf(m.recordedAt), m.agent_ID, m.model_ID)) hourly.at(...key).totals.add(m)
-    const pair = pairs.at(m.agent_ID, m.model_ID)
-    pair.totals.add(m)
-    if (m.recordedAt > pair.lastUsedAt) pair.lastUsedAt = m.recordedAt
-    models.at(m.model_ID).add(m)
+    const pairHour = hourly.at(hourOf(m.recordedAt), m.agent_ID, m.model_ID)
+    pairHour.totals.add(m)
+    if (m.recordedAt > pairHour.lastAt) pairHour.lastAt = m.recordedAt
+  }
+  for (const { key: [hour, agent_ID, model_ID], delta } of [...hourly.groups.values()]) {
+    for (const key of [[hour, ALL, model_ID], [hour, agent_ID, ALL], [hour, ALL, ALL]]) {
+      const wider = hourly.at(...key)
+      wider.decisions += delta.decisions
+      wider.totals.merge(delta.totals)
+    }
+    if (!delta.totals.requests) continue
+    const pair = pairs.at(agent_ID, model_ID)
+    pair.totals.merge(delta.totals)
+    if (delta.lastAt > pair.lastUsedAt) pair.lastUsedAt = delta.lastAt
+    models.at(model_ID).merge(delta.totals)
   }
 
   await upsertMerged(HourlyRollups, ['hour', 'agent_ID', 'model_ID'], hourly, (stored, delta) => ({
@@ -205,5 +217,5 @@ async function upsertMerged<T>(
     keyColumns.forEach((column, i) => { row[column] = key[i] })
     return row
   })
-  await UPSERT.into(entity).entries(rows)
+  await writeAll(entity, rows, { upsert: true })
 }
