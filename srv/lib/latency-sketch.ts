@@ -7,8 +7,13 @@ export const RELATIVE_ACCURACY = 0.005
 const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 const LOG_GAMMA = Math.log(GAMMA)
 
-/** The JSON form stored in the rollup tables: `z` counts zero latencies, `b` maps bucket index to count. */
-interface SketchJSON { z?: number; b: Record<string, number> }
+/**
+ * The stored form, a JSON array of integers: the count of zero latencies, then for each occupied
+ * bucket in ascending order its distance from the previous one (the first: its index) and its count.
+ * Rollups are written on every ingest call; small-integer arrays are what JSON.parse reads fastest,
+ * and the distances keep the text short.
+ */
+type SketchJSON = number[]
 
 export class LatencySketch {
   private zeros = 0
@@ -17,7 +22,14 @@ export class LatencySketch {
 
   static parse(json: string | null | undefined): LatencySketch {
     const sketch = new LatencySketch()
-    if (json) sketch.mergeJSON(JSON.parse(json) as SketchJSON)
+    if (!json) return sketch
+    const stored = JSON.parse(json) as SketchJSON
+    sketch.zeros = sketch.count = stored[0]
+    for (let i = 1, index = 0; i < stored.length; i += 2) {
+      index += stored[i]
+      sketch.buckets.set(index, stored[i + 1])
+      sketch.count += stored[i + 1]
+    }
     return sketch
   }
 
@@ -42,19 +54,6 @@ export class LatencySketch {
     return this
   }
 
-  /** Merges a stored sketch without building an intermediate object. */
-  mergeJSON(json: SketchJSON): this {
-    const zeros = json.z ?? 0
-    this.zeros += zeros
-    this.count += zeros
-    for (const key in json.b) {
-      const index = Number(key), n = json.b[key]
-      this.buckets.set(index, (this.buckets.get(index) ?? 0) + n)
-      this.count += n
-    }
-    return this
-  }
-
   /** The nearest-rank quantile (q in 0..1): the value at rank ceil(q·n), within the relative accuracy. */
   quantile(q: number): number | null {
     return this.quantiles([q])[0]
@@ -76,9 +75,13 @@ export class LatencySketch {
   }
 
   toJSON(): SketchJSON {
-    const b: Record<string, number> = {}
-    for (const [index, n] of this.buckets) b[index] = n
-    return this.zeros ? { z: this.zeros, b } : { b }
+    const stored = [this.zeros]
+    let previous = 0
+    for (const index of [...this.buckets.keys()].sort((x, y) => x - y)) {
+      stored.push(index - previous, this.buckets.get(index)!)
+      previous = index
+    }
+    return stored
   }
 
   stringify(): string {
