@@ -23,7 +23,7 @@ const BATCH = 1000 // records per ingest call: 500 decisions (3 candidates each)
 const CALLS = quick ? 10 : 40 // calls per write-path measurement
 const dir = mkdtempSync(path.join(tmpdir(), 'router-bench-'))
 const results: [string, string][] = []
-const report = (label: string, value: string) => { results.push([label, value]); console.log(`  ${label.padEnd(58)} ${value}`) }
+const report = (label: string, value: string) => { results.push([label, value]); console.log(`  ${label.padEnd(62)} ${value}`) }
 const rate = (records: number, ms: number) => Math.round(records / (ms / 1000))
 const fmt = (n: number) => n.toLocaleString('en-US')
 
@@ -37,18 +37,24 @@ async function post(server: Server, url: string, body: unknown, user = 'router')
   return res
 }
 
-const source = (from: Date, to: Date, count: number) => traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from, to, count, seed: 1 })
+/** Router IDs: UUIDv7 as README asks routers to send them, or random v4 to show what those cost at scale. */
+type IDs = 'v7' | 'v4'
+const source = (from: Date, to: Date, count: number, ids: IDs = 'v7') => traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from, to, count, seed: 1, ids })
 /** What a router writes: the traffic of the last hour, oldest first. */
 const recent = (count: number) => source(new Date(Date.now() - 3600_000), new Date(), count)
 const payload = (generator: ReturnType<typeof source>) => batch(generator, BATCH / 2)
 const metricsOnly = (n: number) => batch(recent(n), n).metrics
 
-/** Runs `clients` loops concurrently until `records` records are written; returns records/s. */
-async function concurrently(clients: number, records: number, perCall: number, call: () => Promise<unknown>) {
-  let left = Math.ceil(records / perCall)
+/** Calls of each write method run untimed before it is measured, so that every figure is taken warm. */
+const WARM_UP = 5
+
+/** Runs `warmUp` calls, then `calls` calls spread over `clients` concurrent loops; returns records/s of the latter. */
+async function concurrently(clients: number, calls: number, perCall: number, call: () => Promise<unknown>, warmUp = WARM_UP) {
+  for (let i = 0; i < warmUp; i++) await call()
+  let left = calls
   const start = performance.now()
   await Promise.all(Array.from({ length: clients }, async () => { while (left-- > 0) await call() }))
-  return rate(Math.ceil(records / perCall) * perCall, performance.now() - start)
+  return rate(calls * perCall, performance.now() - start)
 }
 
 async function writePath(mode: string, url: string) {
@@ -56,25 +62,24 @@ async function writePath(mode: string, url: string) {
   const server = await launch(url)
   const figures: Record<string, number> = {}
   try {
-    const generic = metricsOnly(quick ? 800 : 3000)
+    const posts = quick ? 800 : 3000, generic = metricsOnly(posts + 16 * WARM_UP)
     let i = 0
-    figures.post = await concurrently(16, generic.length, 1, () => post(server, '/odata/v4/router/InferenceMetrics', generic[i++]))
+    figures.post = await concurrently(16, posts, 1, () => post(server, '/odata/v4/router/InferenceMetrics', generic[i++]), 16 * WARM_UP)
     report('generic POST of one metric, 16 clients', `${fmt(figures.post)} records/s`)
 
-    const batches = Array.from({ length: quick ? 5 : 20 }, () => metricsOnly(100))
+    const batches = Array.from({ length: (quick ? 5 : 20) + WARM_UP }, () => metricsOnly(100))
     i = 0
-    figures.batch = await concurrently(1, batches.length * 100, 100, () => post(server, '/odata/v4/router/$batch', {
+    figures.batch = await concurrently(1, batches.length - WARM_UP, 100, () => post(server, '/odata/v4/router/$batch', {
       requests: batches[i++].map((m, n) => ({ id: `r${n}`, atomicityGroup: 'g', method: 'POST', url: 'InferenceMetrics', headers: { 'content-type': 'application/json' }, body: m })),
     }))
     report('JSON $batch, 100 POSTs per change set', `${fmt(figures.batch)} records/s`)
 
-    const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => payload(gen))
+    const gen = recent((2 * CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: 2 * CALLS + WARM_UP }, () => payload(gen))
     i = 0
-    figures.ingest1 = await concurrently(1, calls.length * BATCH / 2, BATCH, () => post(server, '/odata/v4/router/ingest', calls[i++]))
+    const next = () => post(server, '/odata/v4/router/ingest', calls[i++])
+    figures.ingest1 = await concurrently(1, CALLS, BATCH, next)
     report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
-    const calls4 = Array.from({ length: CALLS }, () => payload(gen))
-    i = 0
-    figures.ingest4 = await concurrently(4, calls4.length * BATCH / 2, BATCH, () => post(server, '/odata/v4/router/ingest', calls4[i++]))
+    figures.ingest4 = await concurrently(4, CALLS, BATCH, next, 0)
     report(`ingest, 4 clients, ${BATCH} records a call`, `${fmt(figures.ingest4)} records/s`)
     report('server peak RSS', `${Math.round(peakRSS(server))} MB`)
   } finally { await server.stop() }
@@ -101,17 +106,17 @@ function rows(p: { decisions: Decision[]; metrics: Metric[] }) {
 
 async function inProcessEntries(url: string) {
   const db = await cds.connect.to('bench', { kind: 'sqlite', credentials: { url } } as object) as cds.DatabaseService
-  const { deploy } = cds as unknown as { deploy: (m: object) => { to: (db: object) => Promise<unknown> } }
-  await deploy(schema).to(db)
+  const { deploy } = cds as unknown as { deploy: (m: object) => { to: (db: object, o: object) => Promise<unknown> } }
+  await deploy(schema).to(db, { silent: true })
   await createIndexes(db)
-  const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => rows(payload(gen)))
-  const start = performance.now()
-  for (const r of calls) await db.tx(async tx => {
+  const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
+  let i = 0
+  const result = await concurrently(1, CALLS, BATCH, () => db.tx(async tx => {
+    const r = calls[i++]
     await tx.run(INSERT.into('router.RoutingDecisions').entries(r.decisions))
     await tx.run(INSERT.into('router.DecisionCandidates').entries(r.candidates))
     await tx.run(INSERT.into('router.InferenceMetrics').entries(r.metrics))
-  })
-  const result = rate(calls.length * BATCH, performance.now() - start)
+  }))
   await (db as unknown as { disconnect(): Promise<void> }).disconnect()
   return result
 }
@@ -143,17 +148,18 @@ function rawInserter(url: string) {
 
 function rawSqlite(url: string) {
   const raw = rawInserter(url)
-  const gen = recent(CALLS * BATCH / 2), calls = Array.from({ length: CALLS }, () => rows(payload(gen)))
+  const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
+  calls.splice(0, WARM_UP).forEach(raw.call)
   const start = performance.now()
   for (const r of calls) raw.call(r)
   raw.close()
   return rate(calls.length * BATCH, performance.now() - start)
 }
 
-/** How the physical limit itself falls as the file grows: random UUID keys touch a new index page per row. */
-function rawScale() {
-  const raw = rawInserter(path.join(dir, 'raw-scale.sqlite'))
-  const gen = source(new Date(Date.now() - 100 * 86400_000), new Date(), scaleMetrics)
+/** How the physical limit itself changes as the file grows: flat with time-ordered IDs, falling with random ones. */
+function rawScale(ids: IDs) {
+  const raw = rawInserter(path.join(dir, `raw-scale-${ids}.sqlite`))
+  const gen = source(new Date(Date.now() - 100 * 86400_000), new Date(), scaleMetrics, ids)
   let records = 0
   const rateNow = () => {
     const calls = Array.from({ length: 10 }, () => rows(payload(gen)))
@@ -167,7 +173,7 @@ function rawScale() {
   while (records < Math.min(1_000_000, 2 * scaleMetrics - 10 * BATCH)) { raw.call(rows(payload(gen))); records += BATCH }
   const large = rateNow()
   raw.close()
-  report(`raw node:sqlite at 10,000 and at ${fmt(records - 10 * BATCH)} stored records`, `${fmt(small)} -> ${fmt(large)} records/s  (${(large / small * 100).toFixed(0)}%)`)
+  report(`raw node:sqlite, UUID${ids} IDs, at 10,000 and at ${fmt(records - 10 * BATCH)} stored`, `${fmt(small)} -> ${fmt(large)} records/s  (${(large / small * 100).toFixed(0)}%)`)
 }
 
 /** Median answer time of a GET over `n` calls, after one warm-up. */
@@ -204,16 +210,16 @@ async function analyticsTimes(server: Server) {
 /**
  * A router running at a steady rate: the last 24 hours hold 10,000 requests (417 an hour) and stay
  * the same, while history from the 99 days before is backfilled behind them, oldest first, until
- * 1,000,000 metrics are stored. The analytics are timed when only the last day is stored and again
- * at the end; what grows in between is the stored volume, not what the windows hold.
+ * `upTo` records are stored. With UUIDv7 IDs the analytics are also timed when only the last day is
+ * stored and again at the end; what grows in between is the stored volume, not what the windows hold.
  */
-async function scale() {
-  const day = 86400_000, now = Date.now(), recentMetrics = 10_000
-  console.log(`\nscale, SQLite file (WAL): ${fmt(recentMetrics)} requests of the last 24 h, then history back to ${Math.round(scaleMetrics / recentMetrics)} days ago up to ${fmt(scaleMetrics)} metrics (and as many decisions)`)
-  const server = await launch(path.join(dir, 'scale.sqlite'))
+async function scale(ids: IDs, upTo: number) {
+  const day = 86400_000, now = Date.now(), recentMetrics = 10_000, timed = ids === 'v7'
+  console.log(`\nscale, SQLite file (WAL), UUID${ids} IDs: ${fmt(recentMetrics)} requests of the last 24 h, then history back to ${Math.round(scaleMetrics / recentMetrics)} days ago up to ${fmt(upTo)} records`)
+  const server = await launch(path.join(dir, `scale-${ids}.sqlite`))
   try {
     let records = 0
-    let gen = source(new Date(now - day), new Date(now), recentMetrics)
+    let gen = source(new Date(now - day), new Date(now), recentMetrics, ids)
     const call = async () => { await post(server, '/odata/v4/router/ingest', payload(gen)); records += BATCH }
     /** Records/s over the next ten calls. */
     const rateNow = async () => {
@@ -229,17 +235,18 @@ async function scale() {
     }
     await fillTo(10_000)
     const rateSmall = await rateNow() // records 10,000 to 20,000: the last day is complete
-    const small = await analyticsTimes(server)
-    gen = source(new Date(now - (scaleMetrics / recentMetrics) * day), new Date(now - day), scaleMetrics - recentMetrics)
+    const small = timed && await analyticsTimes(server)
+    gen = source(new Date(now - (scaleMetrics / recentMetrics) * day), new Date(now - day), scaleMetrics - recentMetrics, ids)
     const rates: [number, number][] = []
-    for (const at of [...new Set([Math.min(1_000_000, 2 * scaleMetrics - 10 * BATCH), 2 * scaleMetrics - 10 * BATCH])]) {
+    for (const at of [...new Set([Math.min(1_000_000, upTo - 10 * BATCH), upTo - 10 * BATCH])]) {
       await fillTo(at)
       rates.push([at, await rateNow()])
     }
     report('ingest rate at 10,000 stored records', `${fmt(rateSmall)} records/s`)
     for (const [at, r] of rates)
-      report(`ingest rate at ${fmt(at)} stored records`, `${fmt(r)} records/s  (${(r / rateSmall * 100).toFixed(0)}% of the rate at 10,000; target >= 80%)`)
+      report(`ingest rate at ${fmt(at)} stored records`, `${fmt(r)} records/s  (${(r / rateSmall * 100).toFixed(0)}% of the rate at 10,000${timed ? '; target >= 80%' : ''})`)
     report(`server peak RSS, ${fmt(records)} records ingested`, `${Math.round(peakRSS(server))} MB  (target < 400 MB)`)
+    if (!small) return
     const large = await analyticsTimes(server)
     console.log(`\nanalytics, median answer time over HTTP: ${fmt(recentMetrics)} -> ${fmt(records / 2)} stored metrics (the last 24 h hold ${fmt(recentMetrics)} in both)`)
     for (const key of Object.keys(large) as (keyof typeof large)[])
@@ -251,9 +258,12 @@ try {
   console.log(`router-odata benchmark${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
   await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
   await writePath('SQLite in-memory', ':memory:')
-  await scale()
+  await scale('v7', 2 * scaleMetrics)
+  await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
   console.log('\nthe physical limit as the file grows')
-  rawScale() // synchronous for a minute: after the server's measurements, whose sockets it would starve
+  // synchronous for a minute each: after the server's measurements, whose sockets they would starve
+  rawScale('v7')
+  rawScale('v4')
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 
 /**
  * Synthetic router traffic with a known, skewed shape: used by `npm run simulate` to fill an
@@ -21,6 +21,8 @@ export interface WorkloadOptions {
   seed?: number
   /** Candidates weighed per decision. */
   candidates?: number
+  /** `v7` (default): IDs ordered by the record's time, as routers should send them; `v4`: random IDs. */
+  ids?: 'v7' | 'v4'
 }
 
 export interface Decision {
@@ -31,6 +33,20 @@ export interface Decision {
 export interface Metric {
   ID: string; decision_ID: string; agent_ID: string; model_ID: string; latencyMs: number; ttftMs: number
   inputTokens: number; outputTokens: number; success: boolean; errorCode: string | null; finishReason: string; recordedAt: string
+}
+
+/**
+ * A UUIDv7 (RFC 9562): the record's time in milliseconds, then random bits. IDs that grow with time
+ * land next to each other in every primary-key index, so the database's insert cost stays flat as
+ * the tables grow; random v4 IDs scatter over the whole index (docs/performance.md).
+ */
+export function uuidv7(at: Date): string {
+  const bytes = randomBytes(16)
+  bytes.writeUIntBE(at.getTime(), 0, 6)
+  bytes[6] = (bytes[6] & 0x0f) | 0x70 // version 7
+  bytes[8] = (bytes[8] & 0x3f) | 0x80 // variant 10
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
 /** mulberry32: a small seeded PRNG, so that a workload can be generated again exactly. */
@@ -67,6 +83,7 @@ export function* traffic(o: WorkloadOptions): Generator<{ decision: Decision; me
   const pickAgent = zipf(o.agents.length), pickModel = zipf(o.models.length)
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
   const span = o.to.getTime() - o.from.getTime()
+  const id = o.ids === 'v4' ? () => randomUUID() : uuidv7
   for (let n = 0; ; n++) {
     const agent_ID = o.agents[pickAgent()], model = o.models[pickModel()]
     const at = new Date(o.from.getTime() + Math.floor(o.count ? (n + rnd()) * span / o.count : rnd() * span))
@@ -78,17 +95,18 @@ export function* traffic(o: WorkloadOptions): Generator<{ decision: Decision; me
       rank: i + 1,
     }))
     const decision: Decision = {
-      ID: randomUUID(), requestId: `req-${o.seed ?? 1}-${n}`, agent_ID, model_ID: model.ID, strategy,
+      ID: id(at), requestId: `req-${o.seed ?? 1}-${n}`, agent_ID, model_ID: model.ID, strategy,
       score, fallback: strategy === 'fallback', decidedAt: at.toISOString(), candidates,
     }
     const success = rnd() >= model.failureRate
     const latencyMs = Math.round(model.medianLatencyMs * Math.exp(model.spread * gauss()) * 100) / 100
+    const recordedAt = new Date(at.getTime() + Math.round(latencyMs))
     const metric: Metric = {
-      ID: randomUUID(), decision_ID: decision.ID, agent_ID, model_ID: model.ID,
+      ID: id(recordedAt), decision_ID: decision.ID, agent_ID, model_ID: model.ID,
       latencyMs, ttftMs: Math.round(latencyMs * 0.3 * 100) / 100,
       inputTokens: 200 + Math.floor(rnd() * 3000), outputTokens: success ? 50 + Math.floor(rnd() * 800) : 0,
       success, errorCode: success ? null : (rnd() < 0.5 ? 'rate_limited' : 'timeout'),
-      finishReason: success ? 'stop' : 'error', recordedAt: new Date(at.getTime() + Math.round(latencyMs)).toISOString(),
+      finishReason: success ? 'stop' : 'error', recordedAt: recordedAt.toISOString(),
     }
     yield { decision, metric }
   }

@@ -1,4 +1,4 @@
-import { traffic, batch, random, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
+import { traffic, batch, random, uuidv7, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
 
 describe('workload', () => {
   const options = { agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-02T00:00:00Z'), seed: 9 }
@@ -25,6 +25,25 @@ describe('workload', () => {
     expect(times).toEqual([...times].sort())
     expect(times[0] < '2026-01-01T00:10').toBe(true)
     expect(times[999] > '2026-01-01T23:50').toBe(true)
+  })
+
+  test('IDs are UUIDv7 that carry the record\'s time, so they sort as the records were made', () => {
+    const { decisions, metrics } = batch(traffic({ ...options, count: 500 }), 500)
+    for (const { ID, decidedAt } of decisions) {
+      expect(ID).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(parseInt(ID.replace('-', '').slice(0, 12), 16)).toBe(Date.parse(decidedAt))
+    }
+    const ids = decisions.map(d => d.ID)
+    expect(ids).toEqual([...ids].sort())
+    expect(parseInt(metrics[0].ID.replace('-', '').slice(0, 12), 16)).toBe(Date.parse(metrics[0].recordedAt))
+    // the same millisecond twice still gives two IDs
+    const at = new Date('2026-01-01T00:00:00Z')
+    expect(uuidv7(at)).not.toBe(uuidv7(at))
+  })
+
+  test('random v4 IDs on request', () => {
+    const { decisions } = batch(traffic({ ...options, ids: 'v4' }), 100)
+    for (const { ID } of decisions) expect(ID).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   })
 
   test('agents and models are skewed towards the first ones', () => {
