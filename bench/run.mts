@@ -177,7 +177,7 @@ function rawScale(ids: IDs) {
 }
 
 /** Median answer time of a GET over `n` calls, after one warm-up. */
-async function timeGET(server: Server, url: string, n = 15) {
+async function timeGET(server: Server, url: string, n = 31) {
   const once = async () => {
     const start = performance.now()
     const res = await fetch(`${server.url}${url}`, { headers: basic('analyst') })
