@@ -17,7 +17,13 @@ type SketchJSON = number[]
 
 export class LatencySketch {
   private zeros = 0
-  private readonly buckets = new Map<number, number>()
+  /**
+   * `counts[i]` counts bucket `offset + i`. A dense array rather than a map: the buckets of real
+   * latencies span a few hundred indexes, and merging, storing and reading quantiles then walk
+   * them in order without hashing or sorting.
+   */
+  private counts: number[] = []
+  private offset = 0
   count = 0
 
   static parse(json: string | null | undefined): LatencySketch {
@@ -27,31 +33,34 @@ export class LatencySketch {
     sketch.zeros = sketch.count = stored[0]
     for (let i = 1, index = 0; i < stored.length; i += 2) {
       index += stored[i]
-      sketch.buckets.set(index, stored[i + 1])
-      sketch.count += stored[i + 1]
+      sketch.addToBucket(index, stored[i + 1])
     }
     return sketch
   }
 
   add(latencyMs: number, times = 1): this {
-    if (latencyMs <= 0) this.zeros += times
-    else {
-      const index = Math.ceil(Math.log(latencyMs) / LOG_GAMMA)
-      this.buckets.set(index, (this.buckets.get(index) ?? 0) + times)
-    }
-    this.count += times
+    if (latencyMs <= 0) { this.zeros += times; this.count += times }
+    else this.addToBucket(Math.ceil(Math.log(latencyMs) / LOG_GAMMA), times)
     return this
   }
 
   /** Adds the other sketch's counts; with sign -1 takes away a sketch merged in before. */
   merge(other: LatencySketch, sign: 1 | -1 = 1): this {
     this.zeros += sign * other.zeros
-    for (const [index, n] of other.buckets) {
-      const left = (this.buckets.get(index) ?? 0) + sign * n
-      if (left) this.buckets.set(index, left); else this.buckets.delete(index)
-    }
-    this.count += sign * other.count
+    this.count += sign * other.zeros
+    other.counts.forEach((n, i) => { if (n) this.addToBucket(other.offset + i, sign * n) })
     return this
+  }
+
+  private addToBucket(index: number, n: number) {
+    if (!this.counts.length) this.offset = index
+    else if (index < this.offset) {
+      this.counts = new Array<number>(this.offset - index).fill(0).concat(this.counts)
+      this.offset = index
+    }
+    for (let i = this.counts.length; i <= index - this.offset; i++) this.counts.push(0)
+    this.counts[index - this.offset] += n
+    this.count += n
   }
 
   /** The nearest-rank quantile (q in 0..1): the value at rank ceil(q·n), within the relative accuracy. */
@@ -59,17 +68,16 @@ export class LatencySketch {
     return this.quantiles([q])[0]
   }
 
-  /** Several quantiles, in ascending order of q, in one pass over the sorted buckets. */
+  /** Several quantiles, in ascending order of q, in one pass over the buckets. */
   quantiles(qs: number[]): (number | null)[] {
     if (this.count === 0) return qs.map(() => null)
     const ranks = qs.map(q => Math.max(1, Math.ceil(q * this.count)))
     const found: (number | null)[] = ranks.map(rank => rank <= this.zeros ? 0 : null)
     let seen = this.zeros, next = found.findIndex(v => v === null)
     if (next < 0) return found
-    for (const index of [...this.buckets.keys()].sort((a, b) => a - b)) {
-      seen += this.buckets.get(index)!
-      while (next < ranks.length && seen >= ranks[next]) found[next++] = (2 * GAMMA ** index) / (GAMMA + 1)
-      if (next === ranks.length) break
+    for (let i = 0; i < this.counts.length && next < ranks.length; i++) {
+      seen += this.counts[i]
+      while (next < ranks.length && seen >= ranks[next]) found[next++] = (2 * GAMMA ** (this.offset + i)) / (GAMMA + 1)
     }
     return found
   }
@@ -77,10 +85,11 @@ export class LatencySketch {
   toJSON(): SketchJSON {
     const stored = [this.zeros]
     let previous = 0
-    for (const index of [...this.buckets.keys()].sort((x, y) => x - y)) {
-      stored.push(index - previous, this.buckets.get(index)!)
-      previous = index
-    }
+    this.counts.forEach((n, i) => {
+      if (!n) return
+      stored.push(this.offset + i - previous, n)
+      previous = this.offset + i
+    })
     return stored
   }
 
