@@ -84,8 +84,11 @@ async function writePath(mode: string, url: string) {
     report('server peak RSS', `${Math.round(peakRSS(server))} MB`)
   } finally { await server.stop() }
 
-  figures.entries = await inProcessEntries(url === ':memory:' ? ':memory:' : path.join(dir, `entries-${Date.now()}.sqlite`))
+  const fresh = (name: string) => url === ':memory:' ? ':memory:' : path.join(dir, `${name}-${Date.now()}.sqlite`)
+  figures.entries = await inProcess(fresh('entries'), 'entries')
   report('in-process INSERT.entries (CAP, same tables, no HTTP)', `${fmt(figures.entries)} records/s`)
+  figures.rows = await inProcess(fresh('rows'), 'rows')
+  report('in-process INSERT.columns().rows(), as ingest writes', `${fmt(figures.rows)} records/s`)
   figures.raw = rawSqlite(url === ':memory:' ? ':memory:' : path.join(dir, `raw-${Date.now()}.sqlite`))
   report('raw node:sqlite prepared inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
 
@@ -105,18 +108,24 @@ function rows(p: { decisions: Decision[]; metrics: Metric[] }) {
   }
 }
 
-async function inProcessEntries(url: string) {
-  const db = await cds.connect.to('bench', { kind: 'sqlite', credentials: { url } } as object) as cds.DatabaseService
+/** CAP's bulk insert in the bench process, as objects (`entries`) or as arrays over columns (`rows`). */
+async function inProcess(url: string, form: 'entries' | 'rows') {
+  const db = await cds.connect.to(`bench-${form}`, { kind: 'sqlite', credentials: { url } } as object) as cds.DatabaseService
   const { deploy } = cds as unknown as { deploy: (m: object) => { to: (db: object, o: object) => Promise<unknown> } }
   await deploy(schema).to(db, { silent: true })
   await createIndexes(db)
+  const insert = (entity: string, objects: Record<string, unknown>[]) => {
+    if (form === 'entries') return INSERT.into(entity).entries(objects)
+    const columns = Object.keys(objects[0])
+    return INSERT.into(entity).columns(...columns).rows(objects.map(o => columns.map(c => o[c] as string)))
+  }
   const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
   let i = 0
   const result = await concurrently(1, CALLS, BATCH, () => db.tx(async tx => {
     const r = calls[i++]
-    await tx.run(INSERT.into('router.RoutingDecisions').entries(r.decisions))
-    await tx.run(INSERT.into('router.DecisionCandidates').entries(r.candidates))
-    await tx.run(INSERT.into('router.InferenceMetrics').entries(r.metrics))
+    await tx.run(insert('router.RoutingDecisions', r.decisions))
+    await tx.run(insert('router.DecisionCandidates', r.candidates))
+    await tx.run(insert('router.InferenceMetrics', r.metrics))
   }))
   await (db as unknown as { disconnect(): Promise<void> }).disconnect()
   return result
