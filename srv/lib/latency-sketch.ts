@@ -14,6 +14,8 @@ const LOG_GAMMA = Math.log(GAMMA)
  * and the distances keep the text short.
  */
 type SketchJSON = number[]
+/** The form of earlier versions: `z` counts zero latencies, `b` maps bucket index to count (any order). */
+interface EarlierSketchJSON { z?: number; b: Record<string, number> }
 
 export class LatencySketch {
   private zeros = 0
@@ -29,7 +31,12 @@ export class LatencySketch {
   static parse(json: string | null | undefined): LatencySketch {
     const sketch = new LatencySketch()
     if (!json) return sketch
-    const stored = JSON.parse(json) as SketchJSON
+    const stored = JSON.parse(json) as SketchJSON | EarlierSketchJSON
+    if (!Array.isArray(stored)) { // written by an earlier version: still in databases made then
+      sketch.zeros = sketch.count = stored.z ?? 0
+      for (const index in stored.b) sketch.addToBucket(Number(index), stored.b[index])
+      return sketch
+    }
     sketch.zeros = sketch.count = stored[0]
     for (let i = 1, index = 0; i < stored.length; i += 2) {
       index += stored[i]

@@ -28,6 +28,12 @@ describe('LatencySketch', () => {
     expect(merged.toJSON()).toEqual(all.toJSON())
   })
 
+  test('sketches stored by earlier versions still read', () => {
+    const earlier = LatencySketch.parse('{"z":1,"b":{"700":2,"5":1}}')
+    expect(earlier.count).toBe(4)
+    expect(earlier.toJSON()).toEqual([1, 5, 1, 695, 2])
+  })
+
   test('zero latencies count, and rank among the smallest', () => {
     const sketch = new LatencySketch().add(0, 3).add(10)
     expect(sketch.count).toBe(4)
