@@ -85,6 +85,5 @@ function pricing(models: Known) {
   }
 }
 
-
 /** Normalizes to the UTC ISO form CAP stores, so rollup hours and window edges compare as strings. */
 const timestamp = (value: string | null | undefined, now: string) => value ? new Date(value).toISOString() : now

@@ -96,12 +96,20 @@ class AllTimeDeltas {
   readonly pairs = new Grouped(() => ({ totals: new MetricTotals(), lastUsedAt: '' }))
   readonly models = new Grouped(() => new MetricTotals())
   readonly strategies = new Grouped<StrategyTotals>(() => ({ decisions: 0, scoredDecisions: 0, scoreSum: 0, fallbacks: 0 }))
+
+  /** Counts the totals of one pair's hour in its all-time pair and model rows. */
+  addPairHour(agent_ID: string, model_ID: string, totals: MetricTotals, lastAt = '') {
+    const pair = this.pairs.at(agent_ID, model_ID)
+    pair.totals.merge(totals)
+    if (lastAt > pair.lastUsedAt) pair.lastUsedAt = lastAt
+    this.models.at(model_ID).merge(totals)
+  }
 }
 
 /** Adds freshly stored decisions and metrics to every rollup, in the caller's transaction. */
 export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFacts[]) {
   const hourly = new Grouped<HourlyDelta>(() => ({ decisions: 0, totals: new MetricTotals(), lastAt: '' }))
-  const allTime = new AllTimeDeltas(), { pairs, models, strategies } = allTime
+  const allTime = new AllTimeDeltas(), { strategies } = allTime
 
   // each record once into its pair's hour; the wider groups then merge the few pair-hours
   for (const d of decisions) {
@@ -122,11 +130,7 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
       wider.decisions += delta.decisions
       wider.totals.merge(delta.totals)
     }
-    if (!delta.totals.requests) continue
-    const pair = pairs.at(agent_ID, model_ID)
-    pair.totals.merge(delta.totals)
-    if (delta.lastAt > pair.lastUsedAt) pair.lastUsedAt = delta.lastAt
-    models.at(model_ID).merge(delta.totals)
+    if (delta.totals.requests) allTime.addPairHour(agent_ID, model_ID, delta.totals, delta.lastAt)
   }
 
   await upsertMerged(HourlyRollups, ['hour', 'agent_ID', 'model_ID'], hourly, (stored, delta) => ({
@@ -143,11 +147,8 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
  */
 export async function removeFromRollups(cutoff: string) {
   const allTime = new AllTimeDeltas()
-  for (const row of await SELECT.from(HourlyRollups).where`hour < ${cutoff} and requests > 0 and agent_ID != ${ALL} and model_ID != ${ALL}` as Record<string, unknown>[]) {
-    const totals = MetricTotals.of(row)
-    allTime.pairs.at(row.agent_ID as string, row.model_ID as string).totals.merge(totals)
-    allTime.models.at(row.model_ID as string).merge(totals)
-  }
+  for (const row of await SELECT.from(HourlyRollups).where`hour < ${cutoff} and requests > 0 and agent_ID != ${ALL} and model_ID != ${ALL}` as Record<string, unknown>[])
+    allTime.addPairHour(row.agent_ID as string, row.model_ID as string, MetricTotals.of(row))
   const strategies = await SELECT.from(RoutingDecisions)
     .columns('strategy', 'model_ID', 'count(1) as decisions', 'count(score) as scoredDecisions', 'sum(score) as scoreSum',
       'count(case when fallback = true then 1 end) as fallbacks')
