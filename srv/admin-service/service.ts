@@ -1,10 +1,13 @@
 import cds from '@sap/cds'
-import { Assignment, purge } from '#cds-models/AdminService'
+import { Agents, Models, Assignment, purge } from '#cds-models/AdminService'
+import { writeInTurn } from '../lib/rollups.ts'
 import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
 import * as retention from '../lib/retention.ts'
 
 export class AdminService extends cds.ApplicationService {
   init() {
+    // as in RouterService: an operator's new agent or model waits for `ingest`, which registers unknown ones
+    this.on(['CREATE', 'UPDATE'], [Agents, Models], (_, next) => writeInTurn(async () => next()))
     this.on(Assignment.actions.updateMetrics, updateAssignmentMetrics)
     this.on(purge, req => retention.purge(new Date(req.data.before!)))
     return super.init()

@@ -105,5 +105,5 @@ service AnalyticsService {
   }
 
   /** Performance in the window `from <= recordedAt < to`, grouped by `model`, `agent`, `pair` or `none`. */
-  function performance(from : Timestamp, to : Timestamp, groupBy : String) returns many PerformanceRow;
+  function performance(from : Timestamp @mandatory, to : Timestamp @mandatory, groupBy : String default 'none') returns many PerformanceRow;
 }

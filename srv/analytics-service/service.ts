@@ -12,7 +12,7 @@ export class AnalyticsService extends cds.ApplicationService {
       const { from, to, groupBy = 'none' } = req.data
       if (!GROUPINGS.includes(groupBy as Grouping))
         return req.reject(400, `groupBy must be one of ${GROUPINGS.join(', ')}, not '${groupBy}'`, 'groupBy')
-      const start = from ? new Date(from) : new Date(0), end = to ? new Date(to) : new Date()
+      const start = new Date(from!), end = new Date(to!)
       if (start > end) return req.reject(400, `The window starts (${from}) after it ends (${to})`, 'from')
       return this.performanceRows(start, end, groupBy as Grouping)
     })

@@ -1,15 +1,19 @@
 import { Agents, Models, RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
 import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#cds-models/RouterService'
 import { writeAll } from './bulk.ts'
-import { addToRollups, lockWriters, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
+import { addToRollups, writeInTurn, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
 
 /**
  * The one write path for decisions and metrics, used by `ingest` and by single POSTs:
  * in the caller's transaction it skips IDs already stored, registers unknown agents and models,
  * prices metrics, inserts all rows in bulk and adds them to the rollups.
  */
-export async function record(decisions: RoutingDecisionInput[], metrics: InferenceMetricInput[]): Promise<IngestResult> {
-  await lockWriters() // before the look-up of stored IDs, so that concurrent retries cannot both insert
+export function record(decisions: RoutingDecisionInput[], metrics: InferenceMetricInput[]): Promise<IngestResult> {
+  // in turn from before the look-up of stored IDs, so that concurrent retries cannot both insert
+  return writeInTurn(() => store(decisions, metrics))
+}
+
+async function store(decisions: RoutingDecisionInput[], metrics: InferenceMetricInput[]): Promise<IngestResult> {
   const now = new Date().toISOString()
   const newDecisions = await notYetStored(RoutingDecisions, decisions)
   const newMetrics = await notYetStored(InferenceMetrics, metrics)

@@ -1,13 +1,15 @@
 import { RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
-import { hourOf, lockWriters, removeFromRollups } from './rollups.ts'
+import { hourOf, writeInTurn, removeFromRollups } from './rollups.ts'
 
 /**
  * Deletes decisions (with their candidates) and metrics before `before`, rounded down to a whole
  * UTC hour so that whole hourly rollups go with them and every view stays consistent.
  */
-export async function purge(before: Date) {
-  const cutoff = hourOf(before)
-  await lockWriters()
+export function purge(before: Date) {
+  return writeInTurn(() => deleteBefore(hourOf(before)))
+}
+
+async function deleteBefore(cutoff: string) {
   await removeFromRollups(cutoff)
   await DELETE.from(DecisionCandidates).where({ decision_ID: { in: SELECT('ID').from(RoutingDecisions).where`decidedAt < ${cutoff}` } })
   const decisions = await DELETE.from(RoutingDecisions).where`decidedAt < ${cutoff}` as unknown as number

@@ -1,6 +1,7 @@
 import cds from '@sap/cds'
-import { Assignment, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
+import { Agents, Models, Assignment, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
 import { record, repeatedRanks } from '../lib/recorder.ts'
+import { writeInTurn } from '../lib/rollups.ts'
 import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
 
 /** Most records (decisions plus metrics) one `ingest` call may carry. */
@@ -11,6 +12,7 @@ export class RouterService extends cds.ApplicationService {
     this.checkCandidateRanks()
     this.onIngest()
     this.onSingleWrites()
+    this.registerInTurn()
     this.on(Assignment.actions.updateMetrics, updateAssignmentMetrics)
     return super.init()
   }
@@ -34,6 +36,11 @@ export class RouterService extends cds.ApplicationService {
         return req.reject(413, `ingest takes at most ${MAX_RECORDS_PER_CALL} records a call, this one has ${records}; split it`)
       return record(decisions ?? [], metrics ?? [])
     })
+  }
+
+  /** Agents and models created here wait for `ingest`, which registers unknown ones, so neither fails on a race. */
+  private registerInTurn() {
+    this.on(['CREATE', 'UPDATE'], [Agents, Models], (_, next) => writeInTurn(async () => next()))
   }
 
   /** Single POSTs take the same path as `ingest`, so they register, price and roll up alike. */
