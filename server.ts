@@ -4,11 +4,15 @@ import { Agents } from '#cds-models/router'
 import { installRequestGuards } from './srv/lib/request-guards.ts'
 import { createIndexes } from './srv/lib/indexes.ts'
 import { installSecurityHeaders } from './srv/lib/security-headers.ts'
+import { surviveDatabaseOutages } from './srv/lib/database-outage.ts'
+import { answerWriteConflicts } from './srv/lib/write-conflicts.ts'
+import { checkInputTypes } from './srv/lib/input-types.ts'
 
 cds.on('bootstrap', (app: Application) => {
   installSecurityHeaders(app)
+  surviveDatabaseOutages()
   installRequestGuards(app)
-  app.post(/\.updateMetrics$/, recomputeWithoutETag)
+  app.post(/[./]updateMetrics$/, recomputeWithoutETag) // qualified or not (OData 4.01 Part 1 §13.2.1 item 9.5)
   // CAP's own /health answers UP without the database; ours asks it.
   app.get('/health', async (_req: Request, res: Response) => {
     try {
@@ -21,6 +25,11 @@ cds.on('bootstrap', (app: Application) => {
 })
 
 cds.on('served', prepareDatabase)
+// protocol rules of every service, which CAP 10 leaves open
+cds.on('serving', (srv: cds.Service) => {
+  checkInputTypes(srv)
+  answerWriteConflicts(srv)
+})
 
 /**
  * `updateMetrics` only derives an assignment's figures from stored metrics and overwrites no one's

@@ -28,6 +28,7 @@ describe('robustness against bad requests', () => {
     ['an unknown property in $filter', '/odata/v4/analytics/InferenceMetrics?$filter=colour eq 1', /colour/],
     ['a $filter that does not parse', '/odata/v4/analytics/InferenceMetrics?$filter=latencyMs eq eq', /./],
     ['an unknown $orderby', '/odata/v4/analytics/ModelPerformance?$orderby=beauty', /beauty/],
+    ['a date function on a string property', '/odata/v4/analytics/InferenceMetrics?$filter=year(model_ID) eq 2024', /year.*model_ID/],
   ])('%s gets 400 with a message and no SQL', async (_, path, message) => {
     const res = await get(path)
     expect(res.status).toBe(400)
@@ -66,6 +67,12 @@ describe('robustness against bad requests', () => {
     expect(ok.status).toBe(200)
     expect((await ok.text()).match(/HTTP\/1.1 200/g)).toHaveLength(100)
     expect((await batch(multipartBatch(101), 'multipart/mixed;boundary=b')).status).toBe(429)
+  })
+
+  test('a multipart $batch whose boundary is not the Content-Type\'s gets 400, not executed', async () => {
+    const res = await batch(multipartBatch(2).replaceAll('--b', '--other'), 'multipart/mixed;boundary=b')
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.message).toMatch(/boundary/)
   })
 
   test('malformed JSON gets 400', async () => {

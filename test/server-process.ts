@@ -5,7 +5,8 @@ import path from 'node:path'
 /** Tests and the benchmark run from the project root (npm, jest). */
 const root = process.cwd()
 
-const freePort = () => new Promise<number>(resolve => {
+/** A TCP port that nothing listens on right now. */
+export const freePort = () => new Promise<number>(resolve => {
   const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
 })
 

@@ -9,5 +9,9 @@ export const INDEXES = [
 ]
 
 export async function createIndexes(db: { run(sql: string): Promise<unknown> }) {
-  for (const index of INDEXES) await db.run(`CREATE INDEX IF NOT EXISTS ${index}`)
+  for (const index of INDEXES) {
+    const create = () => db.run(`CREATE INDEX IF NOT EXISTS ${index}`)
+    // instances starting together on one PostgreSQL race on the catalog: the loser finds it made once retried
+    await create().catch(() => new Promise(resolve => setTimeout(resolve, 500)).then(create))
+  }
 }

@@ -1,8 +1,13 @@
 import express, { type Request, type Response, type NextFunction, type Application } from 'express'
+import { announceVersion, checkProtocol } from './odata-protocol.ts'
+import { checkQueryOptions } from './odata-query-checks.ts'
+import { prepareBatch } from './odata-batch.ts'
 
 /**
  * Checks of raw HTTP requests before CAP sees them: inputs that CAP 10.1 would answer with a 500
- * (or that crash the process) get a 400 here, and oversized batches a 429.
+ * (or that crash the process) get a 400 here, and oversized batches a 429. The OData protocol
+ * semantics CAP leaves out (versions, formats, $batch) are in odata-protocol, odata-query-checks
+ * and odata-batch.
  */
 
 export const MAX_BATCH_REQUESTS = 100
@@ -16,9 +21,12 @@ const reject = (res: Response, status: number, message: string) =>
   res.status(status).json({ error: { code: String(status), message } })
 
 export function installRequestGuards(app: Application) {
+  app.use(announceVersion)
   app.use(rejectMalformedURLs)
+  app.use(checkProtocol)
+  app.use(checkQueryOptions) // normalizes the option names that rejectBadQueryOptions reads
   app.use(rejectBadQueryOptions)
-  app.post(/\/\$batch$/, limitBatchSize)
+  app.post(/\/\$batch$/, limitBatchSize, prepareBatch)
 }
 
 /**

@@ -48,7 +48,8 @@ export class RouterService extends cds.ApplicationService {
     this.on('CREATE', RoutingDecisions, async req => {
       const { accepted } = (await record([req.data], [])).decisions!
       if (!accepted) return req.reject(409, `A routing decision with ID ${req.data.ID} is already stored`)
-      return SELECT.one.from(RoutingDecisions).where({ ID: req.data.ID })
+      // the 201 of a deep insert holds what was sent, candidates included (OData Part 1, 11.4.2.2)
+      return SELECT.one.from(RoutingDecisions, d => { d('*'); d.candidates(c => c('*')) }).where({ ID: req.data.ID })
     })
     this.on('CREATE', InferenceMetrics, async req => {
       const { accepted } = (await record([], [req.data])).metrics!
