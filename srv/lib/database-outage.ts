@@ -20,6 +20,9 @@ export const CONNECT_TIMEOUT_MS = 5000
 /** Pause after a failed connection attempt: the database gets a few attempts a second, not thousands, and recovery waits at most this. */
 const RECONNECT_PAUSE_MS = 200
 
+/** Longest wait for a pooled connection: then the request answers 503, as when the database is down. */
+export const WAIT_FOR_CONNECTION_MS = 5000
+
 const LOG = cds.log('db')
 
 /**
@@ -72,6 +75,7 @@ interface PooledService { options: { client?: Record<string, unknown> }; pools: 
  * pool's validation on borrow discards it and connects anew, and no request gets a dead connection.
  */
 function hardenPostgresPool(db: PooledService) {
+  if (!process.listeners('uncaughtException').includes(surviveParameterStreamCrash)) process.on('uncaughtException', surviveParameterStreamCrash)
   // the pools (one per tenant) are made on first use from this factory, which we wrap before any is made
   const factory = (Object.getPrototypeOf(db.pools) as { _factory?: PoolFactory })._factory
   if (!factory || Object.keys(db.pools).length) {
@@ -81,8 +85,9 @@ function hardenPostgresPool(db: PooledService) {
   // configuration still wins; these are what the outage handling relies on where it says nothing
   const pool = factory.options ??= {}
   pool.testOnBorrow ??= true
-  // no request waits for a connection forever, yet a busy pool under load (writers take turns) is no outage
-  pool.acquireTimeoutMillis ??= 5000
+  // no request waits for a connection forever; but writers take turns (srv/lib/rollups.ts writeInTurn), so
+  // under write load a request may wait longer than @cap-js/postgres' default of 1 s without any outage
+  pool.acquireTimeoutMillis = Math.max(Number(pool.acquireTimeoutMillis) || 0, WAIT_FOR_CONNECTION_MS)
   pool.destroyTimeoutMillis ??= 1000
   db.options.client = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, ...db.options.client }
 
@@ -98,6 +103,20 @@ function hardenPostgresPool(db: PooledService) {
     noteRecovery()
     return client
   }
+}
+
+/**
+ * @cap-js/postgres streams large parameters (a bulk insert's rows) through a `ParameterStream`, which
+ * still writes to its connection after the connection failed and was dropped: a TypeError thrown in a
+ * stream callback, outside any request, which would end the process. The query that streamed has
+ * failed already and its request is answered; so that one error is logged, and any other is left to
+ * the other listeners (a test runner's) or ends the process as it would without this listener.
+ */
+function surviveParameterStreamCrash(err: Error) {
+  if (err instanceof TypeError && /at ParameterStream\./.test(err.stack ?? '')) return noteOutage(err)
+  if (process.listenerCount('uncaughtException') > 1) return
+  LOG.error('Uncaught', err)
+  process.exit(1)
 }
 
 /** Since when the database does not answer (0: it answers), and when the log last said so. */
