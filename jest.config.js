@@ -36,7 +36,7 @@ module.exports = {
     ...postgresAnswers() ? [{
       // the service tests once more against PostgreSQL (127.0.0.1:5432, profile pg)
       ...common, displayName: 'postgres', setupFiles: ['<rootDir>/test/postgres-profile.js'],
-      testMatch: ['access', 'router-service', 'ingest', 'analytics', 'retention', 'write-concurrency', 'cloud-sdk'].map(name => `<rootDir>/test/${name}.test.ts`),
+      testMatch: ['access', 'router-service', 'ingest', 'analytics', 'retention', 'write-concurrency', 'cloud-sdk', 'otlp'].map(name => `<rootDir>/test/${name}.test.ts`),
     }] : [],
   ],
 }

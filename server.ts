@@ -7,12 +7,14 @@ import { installSecurityHeaders } from './srv/lib/security-headers.ts'
 import { surviveDatabaseOutages } from './srv/lib/database-outage.ts'
 import { answerWriteConflicts } from './srv/lib/write-conflicts.ts'
 import { checkInputTypes } from './srv/lib/input-types.ts'
+import { installOtlpReceiver } from './srv/otlp/receiver.ts'
 
 cds.on('bootstrap', (app: Application) => {
   installSecurityHeaders(app)
   surviveDatabaseOutages()
   installRequestGuards(app)
   app.post(/[./]updateMetrics$/, recomputeWithoutETag) // qualified or not (OData 4.01 Part 1 §13.2.1 item 9.5)
+  installOtlpReceiver(app) // POST /otlp/v1/traces: OpenTelemetry spans in (srv/otlp)
   // CAP's own /health answers UP without the database; ours asks it.
   app.get('/health', async (_req: Request, res: Response) => {
     try {

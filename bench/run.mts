@@ -4,9 +4,12 @@
  * ratios; asserts nothing. `--quick` shrinks every phase for a smoke run.
  *
  *   write path   generic POST (16 clients), JSON $batch (100 per change set), ingest (1 and 4 clients),
+ *                OTLP/HTTP export of the OpenTelemetry SDK with the same records (1 client; `--otlp`: only ingest and this),
  *                in-process INSERT.entries, raw node:sqlite prepared inserts: SQLite file (WAL) and in-memory
  *   scale        ingest up to 1,000,000 stored metrics on the SQLite file: rate, server peak RSS,
  *                analytics answer times at 10,000 and at 1,000,000 metrics beside raw-table scans
+ *   windows      answer times of every view and of windows with partial hours and minutes at their
+ *                edges at 2,000, 60,000 and 1,000,000 records an hour (`--windows`: only these)
  */
 import cds from '@sap/cds'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
@@ -16,6 +19,8 @@ import { DatabaseSync } from 'node:sqlite'
 import { startServer, basic } from '../test/server-process.ts'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
 import { INDEXES, createIndexes } from '../srv/lib/indexes.ts'
+import { diag, DiagLogLevel } from '@opentelemetry/api'
+import { tracing, exporterTo, exportSpans, routerSpans } from '../test/otlp-client.ts'
 
 const quick = process.argv.includes('--quick')
 const scaleMetrics = quick ? 100_000 : 1_000_000
@@ -104,9 +109,10 @@ async function writePath(mode: string, url: string) {
     const gen = recent((2 * CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: 2 * CALLS + WARM_UP }, () => payload(gen))
     i = 0
     const next = () => post(server, '/odata/v4/router/ingest', calls[i++])
-    Object.assign(figures, await inTurns({ ingest1: next, entries: entries.call, rows: arrays.call }))
+    Object.assign(figures, await inTurns({ ingest1: next, otlp1: otlpExports(server), entries: entries.call, rows: arrays.call }))
     await entries.close(); await arrays.close()
     report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
+    reportOtlp(figures)
     figures.ingest4 = await concurrently(4, CALLS, BATCH, next, 0)
     report(`ingest, 4 clients, ${BATCH} records a call`, `${fmt(figures.ingest4)} records/s`)
     report('server peak RSS', `${Math.round(peakRSS(server))} MB`)
@@ -122,6 +128,47 @@ async function writePath(mode: string, url: string) {
   report('ratio ingest (4 clients) / generic POST (16 clients)', `${(figures.ingest4 / figures.post).toFixed(0)}x  (target >= 50x)`)
   report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
   return figures
+}
+
+/**
+ * OTLP/HTTP exports as a router instrumented with the OpenTelemetry SDK sends them (http/protobuf):
+ * per call the same records as an ingest call, as 500 routing spans (with 3 candidates each) and 500
+ * inference spans. The spans are ended before; each call serializes and sends, as ingest's calls do.
+ */
+function otlpExports(server: Server) {
+  const { tracer, finished } = tracing('llm-router'), gen = recent((CALLS + WARM_UP) * BATCH / 2)
+  for (let n = 0; n < CALLS + WARM_UP; n++) {
+    const { decisions, metrics } = payload(gen)
+    routerSpans(tracer, decisions.map((decision, k) => ({ decision, metric: metrics[k] })))
+  }
+  const spans = finished.getFinishedSpans(), exporter = exporterTo(server.url, { headers: basic('router') })
+  // the SDK reports spans the receiver rejected (partial success) as a warning
+  const warnings: string[] = [], ignore = () => {}
+  diag.setLogger({ error: ignore, warn: (...args: unknown[]) => warnings.push(args.join(' ')), info: ignore, debug: ignore, verbose: ignore }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true })
+  let i = 0
+  return async () => {
+    const { code, error } = await exportSpans(exporter, spans.slice(i * BATCH, ++i * BATCH))
+    if (code !== 0 || warnings.length) throw new Error(`OTLP export failed: ${error?.message ?? warnings[0]}`)
+  }
+}
+
+function reportOtlp(figures: Record<string, number>) {
+  report(`OTLP export (SDK, http/protobuf), 1 client, ${BATCH} spans a call`, `${fmt(figures.otlp1)} records/s`)
+  report('ratio OTLP export / ingest (1 client each, the same records)', `${(figures.otlp1 / figures.ingest1 * 100).toFixed(0)}%  (target >= 50%)`)
+}
+
+/** `--otlp`: ingest and OTLP exports alone, in turns, on the SQLite file. */
+async function otlpBesideIngest() {
+  console.log(`router-odata benchmark, OTLP beside ingest${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
+  console.log('\nwrite path, SQLite file (WAL)')
+  const server = await launch(path.join(dir, 'otlp.sqlite'))
+  try {
+    const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => payload(gen))
+    let i = 0
+    const figures = await inTurns({ ingest1: () => post(server, '/odata/v4/router/ingest', calls[i++]), otlp1: otlpExports(server) })
+    report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
+    reportOtlp(figures)
+  } finally { await server.stop() }
 }
 
 /** Rows as the write path stores them, for the baselines. */
@@ -290,12 +337,76 @@ async function scale(ids: IDs, upTo: number) {
   } finally { await server.stop() }
 }
 
+/**
+ * Window answer times as the traffic per hour grows: the same views and windows, whose edges fall
+ * inside hours and minutes, over traffic of 2,000, 60,000 and 1,000,000 records an hour around their
+ * edges (the last 110 minutes, and the start of the last 24 hours with its first hour), each rate in a
+ * fresh SQLite file; ratios against the 2,000/h figures of the same run. `--windows` runs only this.
+ */
+async function windowTimes() {
+  const minute = 60_000, hour = 3600_000, t0 = Date.now(), rates = [2_000, 60_000, quick ? 200_000 : 1_000_000]
+  const spans = [[t0 - 24 * hour - 10 * minute, t0 - 23 * hour + 15 * minute], [t0 - 110 * minute, t0]]
+  const at = (ms: number) => new Date(t0 - ms).toISOString(), A = '/odata/v4/analytics'
+  const views: Record<string, string> = {
+    "performance(100 to 10 min ago, groupBy='model')": `${A}/performance(from=${at(100 * minute)},to=${at(10 * minute)},groupBy='model')`,
+    "performance(100 to 10 min ago, groupBy='agent')": `${A}/performance(from=${at(100 * minute)},to=${at(10 * minute)},groupBy='agent')`,
+    "performance(100 to 10 min ago, groupBy='pair')": `${A}/performance(from=${at(100 * minute)},to=${at(10 * minute)},groupBy='pair')`,
+    "performance(100 to 10 min ago, groupBy='none')": `${A}/performance(from=${at(100 * minute)},to=${at(10 * minute)},groupBy='none')`,
+    "performance(47.5 to 12.25 min ago, groupBy='pair')": `${A}/performance(from=${at(47.5 * minute)},to=${at(12.25 * minute)},groupBy='pair')`,
+    "performance(last 24 h up to now, groupBy='pair')": `${A}/performance(from=${at(24 * hour)},to=${at(0)},groupBy='pair')`,
+    Summary24h: `${A}/Summary24h`,
+    ModelPerformance: `${A}/ModelPerformance`,
+    AgentModelPairs: `${A}/AgentModelPairs`,
+    RoutingStats: `${A}/RoutingStats`,
+    'HourlyStats of the last 2 hours': `${A}/HourlyStats?$filter=hour ge ${new Date(Math.floor(t0 / hour - 2) * hour).toISOString()}`,
+  }
+  const times: Record<string, number>[] = []
+  for (const perHour of rates) {
+    const server = await launch(path.join(dir, `windows-${perHour}.sqlite`))
+    try {
+      const start = performance.now()
+      let records = 0
+      for (const [from, to] of spans) {
+        const count = Math.round(perHour * (to - from) / hour), gen = source(new Date(from), new Date(to), count)
+        let left = Math.ceil(count / 2500)
+        // decisions without candidates, which no window reads: 2,500 decisions and 2,500 metrics a call
+        const call = async () => {
+          const { decisions, metrics } = batch(gen, 2500)
+          await post(server, '/odata/v4/router/ingest', { decisions: decisions.map(d => ({ ...d, candidates: [] })), metrics })
+        }
+        await Promise.all([1, 2].map(async () => { while (left-- > 0) await call() }))
+        records += 2 * Math.ceil(count / 2500) * 2500
+      }
+      console.log(`    ${fmt(perHour)} records an hour: ${fmt(records)} records ingested in ${((performance.now() - start) / 1000).toFixed(0)} s`)
+      const figures: Record<string, number> = {}
+      for (const [label, url] of Object.entries(views)) figures[label] = await timeGET(server, url, perHour > 100_000 ? 11 : 31)
+      times.push(figures)
+    } finally { await server.stop() }
+  }
+  console.log(`\nwindows, median answer time over HTTP at ${rates.map(fmt).join(' -> ')} records an hour (ratio to ${fmt(rates[0])}/h)`)
+  for (const label of Object.keys(views)) {
+    const [base, ...more] = times.map(t => t[label])
+    report(label, [`${base.toFixed(1)} ms`, ...more.map((t, i) => `${t.toFixed(1)} ms (${(t / base).toFixed(2)}x${i ? '' : '; target <= 1.5x, < 100 ms'})`)].join(' -> '))
+  }
+}
+
+if (process.argv.includes('--otlp')) { // only ingest beside OTLP exports
+  try { await otlpBesideIngest() } finally { rmSync(dir, { recursive: true, force: true }) }
+  process.exit(0)
+}
+
+if (process.argv.includes('--windows')) { // only the window answer times
+  try { await windowTimes() } finally { rmSync(dir, { recursive: true, force: true }) }
+  process.exit(0)
+}
+
 try {
   console.log(`router-odata benchmark${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
   await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
   await writePath('SQLite in-memory', ':memory:')
   await scale('v7', 2 * scaleMetrics)
   await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
+  await windowTimes()
   console.log('\nthe physical limit as the file grows')
   // synchronous for a minute each: after the server's measurements, whose sockets they would starve
   rawScale('v7')

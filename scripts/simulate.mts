@@ -2,9 +2,12 @@
  * `npm run simulate -- [options]`: router traffic against a running gateway, written through
  * `ingest` over HTTP as a router writes it: batches of decisions with their metrics, retried with
  * the same IDs when a call fails. First it can backfill history, then it sends live traffic.
+ * With `--otlp` the same traffic goes out as OpenTelemetry spans through the SDK's OTLP exporter.
  */
 import { parseArgs } from 'node:util'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../srv/lib/workload.ts'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
+import { tracing, batching, exporterTo, routerSpans, type Protocol } from '../test/otlp-client.ts'
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace'
 
 const { values: o } = parseArgs({
   options: {
@@ -19,12 +22,14 @@ const { values: o } = parseArgs({
     'history-days': { type: 'string', default: '0' },
     'history-requests': { type: 'string', default: '20000' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
+    otlp: { type: 'boolean', default: false },
+    'otlp-protocol': { type: 'string', default: 'http/protobuf' },
     help: { type: 'boolean', default: false },
   },
 })
 
 if (o.help) {
-  console.log(`Simulates an LLM router writing to router-odata through ingest.
+  console.log(`Simulates an LLM router writing to router-odata through ingest (or OpenTelemetry spans, --otlp).
 
   --url URL                 the gateway (default http://localhost:4004, or $ROUTER_ODATA_URL)
   --user NAME:PASSWORD      a user with the RouterWriter role (default router:router)
@@ -37,6 +42,10 @@ if (o.help) {
   --history-days D          first backfill D days of past traffic, oldest first (default 0)
   --history-requests N      requests in that history (default 20000)
   --seed N                  seed of the traffic generator
+  --otlp                    send OpenTelemetry spans to <url>/otlp/v1/traces instead of calling ingest: a routing
+                            span (router.*) and an inference span (gen_ai.*) per request, with the SDK's
+                            BatchSpanProcessor and OTLP exporter, which retries by itself
+  --otlp-protocol P         http/protobuf (default) or http/json
 
 Agents and models are skewed: the first ones of each list get most requests. Latency per model is
 log-normal around its own median; see srv/lib/workload.ts.`)
@@ -58,6 +67,10 @@ const agents = DEFAULT_AGENTS.slice(0, number('agents', 1, DEFAULT_AGENTS.length
 const seed = number('seed', 0)
 const authorization = 'Basic ' + Buffer.from(o.user!).toString('base64')
 const MAX_PER_CALL = 2500 // decision-metric pairs: 5,000 records, the most one ingest call takes
+
+if (o.otlp && !['http/protobuf', 'http/json'].includes(o['otlp-protocol']!)) {
+  console.error('--otlp-protocol must be http/protobuf or http/json'); process.exit(2)
+}
 
 let sent = 0, duplicates = 0, retries = 0
 const started = Date.now()
@@ -84,12 +97,41 @@ async function ingest(payload: object) {
   }
 }
 
+/**
+ * The same traffic as spans: the SDK batches them (512 a request) and its exporter retries what the
+ * gateway answers with 429 or 503; an export that fails for good ends the simulation. The gateway
+ * derives record IDs from the spans, so the exporter's retries double nothing.
+ */
+const otlp = o.otlp ? (() => {
+  const exporter = exporterTo(o.url!, { protocol: o['otlp-protocol'] as Protocol, headers: { authorization } })
+  const counting: SpanExporter = {
+    export(spans: ReadableSpan[], done) {
+      exporter.export(spans, result => {
+        if (result.code !== 0) { console.error(`\nOTLP export failed: ${result.error?.message}`); process.exit(1) }
+        sent += spans.filter(s => s.name.startsWith('chat ')).length
+        done(result)
+      })
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  }
+  const { provider, tracer } = tracing('llm-router', [batching(counting)])
+  return { provider, tracer }
+})() : undefined
+
+/** One batch of decisions and metrics, through ingest or as spans. */
+async function send(payload: { decisions: Decision[]; metrics: Metric[] }) {
+  if (!otlp) return ingest(payload)
+  routerSpans(otlp.tracer, payload.decisions.map((decision, i) => ({ decision, metric: payload.metrics[i] })))
+  await otlp.provider.forceFlush()
+}
+
 const historyDays = number('history-days', 0)
 if (historyDays > 0) {
   const count = number('history-requests', 1)
   const source = traffic({ agents, models, seed, count, from: new Date(started - historyDays * 86400_000), to: new Date(started) })
   for (let left = count; left > 0; left -= MAX_PER_CALL) {
-    await ingest(batch(source, Math.min(MAX_PER_CALL, left)))
+    await send(batch(source, Math.min(MAX_PER_CALL, left)))
     progress('history')
   }
   console.log()
@@ -99,8 +141,9 @@ if (historyDays > 0) {
 for (let second = 0; second < duration; second++) {
   const tick = Date.now()
   const source = traffic({ agents, models, seed: seed + second + 1, count: rate, from: new Date(tick - 1000), to: new Date(tick) })
-  for (let left = rate; left > 0; left -= MAX_PER_CALL) await ingest(batch(source, Math.min(MAX_PER_CALL, left)))
+  for (let left = rate; left > 0; left -= MAX_PER_CALL) await send(batch(source, Math.min(MAX_PER_CALL, left)))
   progress('live')
   await new Promise(r => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))))
 }
+await otlp?.provider.shutdown()
 console.log(`\ndone: ${sent.toLocaleString('en-US')} requests in ${Math.round((Date.now() - started) / 1000)} s`)

@@ -3,6 +3,9 @@ import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#
 import { writeAll } from './bulk.ts'
 import { addToRollups, writeInTurn, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
 
+/** Most records (decisions plus metrics) one call of the write path may carry: `ingest`'s limit, and the size of OTLP's writes. */
+export const MAX_RECORDS_PER_CALL = 5000
+
 /**
  * The one write path for decisions and metrics, used by `ingest` and by single POSTs:
  * in the caller's transaction it skips IDs already stored, registers unknown agents and models,

@@ -1,11 +1,8 @@
 import cds from '@sap/cds'
 import { Agents, Models, Assignment, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
-import { record, repeatedRanks } from '../lib/recorder.ts'
+import { record, repeatedRanks, MAX_RECORDS_PER_CALL } from '../lib/recorder.ts'
 import { writeInTurn } from '../lib/rollups.ts'
 import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
-
-/** Most records (decisions plus metrics) one `ingest` call may carry. */
-export const MAX_RECORDS_PER_CALL = 5000
 
 export class RouterService extends cds.ApplicationService {
   init() {
