@@ -1,6 +1,6 @@
 import { launch, router, analyst, admin, metric } from './support'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision } from '../srv/lib/workload'
-import { expected, groupBy, expectFigures } from './expected'
+import { expected, groupBy, expectFigures, expectWindow } from './expected'
 
 describe('analytics', () => {
   const { GET, POST } = launch()
@@ -138,14 +138,7 @@ describe('analytics', () => {
       ['pair', (m: Metric) => `${m.agent_ID}|${m.model_ID}`],
       ['none', () => '|'],
     ])('groupBy %s: every field of every group', async (grouping, key) => {
-      const rows = await call(from, to, grouping as string)
-      const groups = groupBy(metrics.filter(m => m.recordedAt >= from && m.recordedAt < to), key)
-      expect(rows).toHaveLength(groups.size)
-      for (const row of rows) {
-        const ms = groups.get(`${row.agent_ID ?? ''}|${row.model_ID ?? ''}`)!
-        expectFigures(row, expected(ms))
-        expect(Number(row.cost)).toBeCloseTo(costOf(ms), 6)
-      }
+      expectWindow(await call(from, to, grouping as string), metrics, from, to, key, costOf)
     })
 
     test('a metric exactly at `from` counts, one exactly at `to` does not', async () => {

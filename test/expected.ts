@@ -31,3 +31,18 @@ export function expectFigures(served: Record<string, unknown>, exact: ReturnType
   }
 }
 
+
+/**
+ * Compares the rows of a window (`performance()`) with brute force over the metrics in it: one row per
+ * group of `key` (`agent_ID|model_ID`, empty where the grouping leaves one out), every figure and the cost.
+ */
+export function expectWindow(rows: Record<string, unknown>[], metrics: Metric[], from: string, to: string,
+  key: (m: Metric) => string, costOf: (ms: Metric[]) => number) {
+  const groups = groupBy(metrics.filter(m => m.recordedAt >= from && m.recordedAt < to), key)
+  expect(rows).toHaveLength(groups.size)
+  for (const row of rows) {
+    const ms = groups.get(`${row.agent_ID ?? ''}|${row.model_ID ?? ''}`)!
+    expectFigures(row, expected(ms))
+    expect(Number(row.cost)).toBeCloseTo(costOf(ms), 6)
+  }
+}

@@ -2,7 +2,7 @@ import cds from '@sap/cds'
 import { spawnSync } from 'node:child_process'
 import { startServer, basic } from './server-process'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric, type SimulatedModel } from '../srv/lib/workload'
-import { expected, groupBy, expectFigures } from './expected'
+import { expected, groupBy, expectFigures, expectWindow } from './expected'
 
 /**
  * Several gateway instances on one PostgreSQL database, as on BTP with more than one instance:
@@ -203,13 +203,7 @@ describeWithPostgres('two instances on one PostgreSQL database', () => {
       ['none', 1, () => '|'],
     ])('groupBy %s (instance %i): every field of every group', async (grouping, instance, key) => {
       const rows = await read(instance as number, `performance(from=${from},to=${to},groupBy='${grouping}')`)
-      const groups = groupBy(metrics.filter(m => m.recordedAt >= from && m.recordedAt < to), key as (m: Metric) => string)
-      expect(rows).toHaveLength(groups.size)
-      for (const row of rows) {
-        const ms = groups.get(`${row.agent_ID ?? ''}|${row.model_ID ?? ''}`)!
-        expectFigures(row, expected(ms))
-        expect(Number(row.cost)).toBeCloseTo(costOf(ms), 6)
-      }
+      expectWindow(rows, metrics, from, to, key as (m: Metric) => string, costOf)
     })
   })
 
