@@ -1,13 +1,17 @@
 import cds from '@sap/cds'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Application, Request, Response, NextFunction } from 'express'
 import { Agents } from '#cds-models/router'
 import { installRequestGuards } from './srv/lib/request-guards.ts'
 import { createIndexes } from './srv/lib/indexes.ts'
 import { installSecurityHeaders } from './srv/lib/security-headers.ts'
 import { surviveDatabaseOutages } from './srv/lib/database-outage.ts'
-import { answerWriteConflicts } from './srv/lib/write-conflicts.ts'
-import { checkInputTypes } from './srv/lib/input-types.ts'
+import { applyServiceRules } from './srv/lib/service-rules.ts'
 import { installOtlpReceiver } from './srv/otlp/receiver.ts'
+import { offloadIngest, startWriteWorkers } from './srv/workers/pool.ts'
+
+// after authentication: a direct ingest call runs in a write worker, off the event loop (srv/workers)
+cds.middlewares.add(offloadIngest)
 
 cds.on('bootstrap', (app: Application) => {
   installSecurityHeaders(app)
@@ -15,11 +19,13 @@ cds.on('bootstrap', (app: Application) => {
   installRequestGuards(app)
   app.post(/[./]updateMetrics$/, recomputeWithoutETag) // qualified or not (OData 4.01 Part 1 §13.2.1 item 9.5)
   installOtlpReceiver(app) // POST /otlp/v1/traces: OpenTelemetry spans in (srv/otlp)
-  // CAP's own /health answers UP without the database; ours asks it.
+  // CAP's own /health answers UP without the database; ours asks it, and tells how long requests waited for the event loop
+  const loopDelay = eventLoopDelay()
   app.get('/health', async (_req: Request, res: Response) => {
+    const eventLoopDelayMs = loopDelay()
     try {
       await SELECT.one.from(Agents).columns('ID')
-      res.json({ status: 'UP' })
+      res.json({ status: 'UP', eventLoopDelayMs })
     } catch {
       res.status(503).json({ status: 'DOWN', reason: 'database does not answer' })
     }
@@ -28,10 +34,23 @@ cds.on('bootstrap', (app: Application) => {
 
 cds.on('served', prepareDatabase)
 // protocol rules of every service, which CAP 10 leaves open
-cds.on('serving', (srv: cds.Service) => {
-  checkInputTypes(srv)
-  answerWriteConflicts(srv)
-})
+cds.on('serving', applyServiceRules)
+
+/**
+ * The event loop's delay since the previous call in ms, `{ p50, p99, max }`: how long work that was
+ * due (a request, a database answer) waited for the server's one thread.
+ */
+function eventLoopDelay(resolution = 10) {
+  const histogram = monitorEventLoopDelay({ resolution })
+  histogram.enable()
+  // the histogram holds the intervals of a timer due every `resolution` ms: the delay is what exceeds that
+  const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - resolution) * 100) / 100)
+  return () => {
+    const figures = { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) }
+    histogram.reset()
+    return figures
+  }
+}
 
 /**
  * `updateMetrics` only derives an assignment's figures from stored metrics and overwrites no one's
@@ -62,4 +81,5 @@ async function prepareDatabase() {
     else await deploy(model).to(db, { schema_evolution: 'auto' })
   }
   if (db?.kind === 'sqlite' || db?.kind === 'postgres') await createIndexes(db)
+  await startWriteWorkers()
 }

@@ -124,17 +124,21 @@ describe('ingest', () => {
 
   test('a failure inside the transaction rolls back all of the call', async () => {
     const payload = batch(source, 50)
+    payload.metrics[49].agent_ID = 'rollback-probe'
     const before = await count('RoutingDecisions')
-    const db = await cds.connect.to('db') as cds.DatabaseService & { handlers: { before: { handler: unknown }[] } }
-    // make the metrics insert fail after decisions went in
-    const fail = (req: cds.Request) => { if ((req.query as { INSERT?: { into?: { ref?: string[] } } })?.INSERT?.into?.ref?.[0] === 'router.InferenceMetrics') req.reject(500, 'injected') }
-    db.prepend(() => db.before('CREATE', fail))
+    // the database itself refuses the last metric, after the decisions went in: in whichever process writes
+    const sqlite = cds.env.requires.db.kind === 'sqlite'
+    await cds.run(sqlite
+      ? `CREATE TRIGGER refuse_probe BEFORE INSERT ON router_InferenceMetrics WHEN NEW.agent_ID = 'rollback-probe' BEGIN SELECT RAISE(ABORT, 'injected'); END`
+      : `CREATE FUNCTION refuse_probe() RETURNS trigger AS $$ BEGIN IF NEW.agent_ID = 'rollback-probe' THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`)
+    if (!sqlite) await cds.run('CREATE TRIGGER refuse_probe BEFORE INSERT ON router_InferenceMetrics FOR EACH ROW EXECUTE FUNCTION refuse_probe()')
     try {
       expect((await ingest(payload)).status).toBe(500)
     } finally {
-      const handlers = db.handlers.before
-      handlers.splice(handlers.findIndex((h: { handler: unknown }) => h.handler === fail), 1)
+      await cds.run(sqlite ? 'DROP TRIGGER refuse_probe' : 'DROP TRIGGER refuse_probe ON router_InferenceMetrics')
+      if (!sqlite) await cds.run('DROP FUNCTION refuse_probe')
     }
     expect(await count('RoutingDecisions')).toBe(before)
+    expect((await GET("/odata/v4/router/Agents?$filter=ID eq 'rollback-probe'", router)).data.value).toEqual([])
   })
 })

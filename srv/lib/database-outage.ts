@@ -57,7 +57,12 @@ export function isDatabaseOutage(err: unknown, depth = 0): boolean {
  * connects, and answers outage errors of every protocol adapter with 503 in one place.
  */
 export function surviveDatabaseOutages() {
-  cds.on('connect', srv => { if ((srv as { kind?: string }).kind === 'postgres') hardenPostgresPool(srv as unknown as PooledService) })
+  cds.on('connect', srv => {
+    const { kind } = srv as { kind?: string }
+    if (kind === 'postgres') hardenPostgresPool(srv as unknown as PooledService)
+    // a SQLite file has a connection in each write worker besides the server's: one waits for the other's write lock
+    if (kind === 'sqlite') waitForWriteLock(srv as unknown as PooledService)
+  })
   const after = (cds.middlewares as unknown as { after: ErrorRequestHandler[] }).after
   if (!after.includes(answerOutage)) after.unshift(answerOutage)
 }
@@ -67,6 +72,11 @@ interface PooledClient { open?: boolean; on(event: 'error', listener: (err: Erro
 interface PoolFactory { create(...args: unknown[]): Promise<PooledClient>; options?: Record<string, unknown> }
 /** What @cap-js/db-service's DatabaseService keeps: its options and the factory its per-tenant pools are made from. */
 interface PooledService { options: { client?: Record<string, unknown> }; pools: object }
+
+/** node:sqlite's busy timeout: a write waits this long for another connection's transaction, instead of failing at once. */
+function waitForWriteLock(db: PooledService) {
+  db.options.client = { timeout: WAIT_FOR_CONNECTION_MS, ...db.options.client }
+}
 
 /**
  * A pg client that loses its connection while idle in the pool (the server shuts down, 57P01)

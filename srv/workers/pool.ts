@@ -1,0 +1,141 @@
+import cds from '@sap/cds'
+import express, { type Request, type Response, type NextFunction } from 'express'
+import { Worker } from 'node:worker_threads'
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import path from 'node:path'
+import { BODY_LIMIT } from '../lib/request-guards.ts'
+import { RETRY_AFTER_SECONDS } from '../lib/database-outage.ts'
+import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
+
+/**
+ * The router's writes off the event loop. An `ingest` call of thousands of records costs the thread
+ * that parses, validates and stores it a few hundred milliseconds of CPU; on the server's event loop
+ * that is a stall of every other request, above all the router's read of its assignments. So a
+ * direct `POST …/router/ingest` is handed, as the bytes of its body, to a write worker: a thread with
+ * a CAP runtime and a database connection of its own, which runs RouterService's `ingest` (validation,
+ * authorization, the one write path) and answers what CAP would have answered. The event loop only
+ * reads the body and writes the answer. `ingest` inside a `$batch`, single POSTs and every other
+ * request stay in-process; so does everything when the database is an in-memory SQLite, which no
+ * other connection can see.
+ *
+ * Configuration: `cds.router.writeWorkers`, the number of threads; default one less than the CPUs
+ * (at least one); 0 writes in-process.
+ */
+
+const LOG = cds.log('write-workers')
+
+/** Where a worker's answer goes. */
+interface Waiting { resolve(answer: WriteAnswer): void }
+interface Writer { thread: Worker; waiting: Map<number, Waiting> }
+
+let writers: Writer[] = []
+let nextJob = 0
+
+/** Number of write workers the configuration asks for (none for an in-memory SQLite). */
+function workersWanted(): number {
+  const db = cds.env.requires.db as { kind?: string; credentials?: { url?: string; database?: string } }
+  if (db.kind === 'sqlite' && [undefined, ':memory:'].includes(db.credentials?.url ?? db.credentials?.database)) return 0
+  const configured = (cds.env as { router?: { writeWorkers?: number } }).router?.writeWorkers
+  return configured ?? Math.max(1, availableParallelism() - 1)
+}
+
+/** The worker's script: TypeScript in the project, JavaScript in the build output (gen/srv). */
+const script = () => ['writer.js', 'writer.ts'].map(f => path.join(cds.root, 'srv/workers', f)).find(existsSync)!
+
+/** Starts the write workers once the database is deployed, and waits until each can write. */
+export async function startWriteWorkers() {
+  const count = workersWanted()
+  if (!count) return
+  // the configuration as this process resolved it, including what a test or a profile set in code
+  const workerData = { root: cds.root, db: JSON.parse(JSON.stringify(cds.env.requires.db)) }
+  writers = await Promise.all(Array.from({ length: count }, () => start(workerData)))
+  LOG.info(`${count} write worker${count > 1 ? 's' : ''} for ingest`)
+  cds.on('shutdown', stopWriteWorkers)
+}
+
+function start(workerData: object): Promise<Writer> {
+  return new Promise((resolve, reject) => {
+    const thread = new Worker(script(), { workerData })
+    const writer: Writer = { thread, waiting: new Map() }
+    thread.on('message', (message: WriteAnswer | { ready: true }) => {
+      if ('ready' in message) return resolve(writer)
+      writer.waiting.get(message.id)?.resolve(message)
+      writer.waiting.delete(message.id)
+    })
+    thread.once('error', err => {
+      reject(err) // while starting: the server does not start without its write path
+      LOG.error('write worker failed, starting a new one:', err)
+    })
+    thread.once('exit', code => {
+      // its open calls may or may not have committed; ingest is idempotent, so the router retries them safely
+      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, message: RESTARTING } })
+      const i = writers.indexOf(writer)
+      if (i < 0) return // stopped, or never started
+      if (code !== 0) LOG.error(`write worker exited with ${code}`)
+      start(workerData).then(fresh => { writers[i] = fresh }, err => LOG.error('cannot restart a write worker:', err))
+    })
+  })
+}
+
+const RESTARTING = `The write path restarts; retry in ${RETRY_AFTER_SECONDS} seconds`
+
+export async function stopWriteWorkers() {
+  const stopping = writers
+  writers = []
+  await Promise.all(stopping.map(w => w.thread.terminate()))
+}
+
+/** The writer with the fewest open calls. */
+const leastBusy = () => writers.reduce((a, b) => b.waiting.size < a.waiting.size ? b : a)
+
+function run(job: Omit<WriteJob, 'id'>): Promise<WriteAnswer> {
+  const writer = leastBusy(), id = nextJob++
+  return new Promise(resolve => {
+    writer.waiting.set(id, { resolve })
+    writer.thread.postMessage({ ...job, id }, [job.body])
+  })
+}
+
+const readBody = express.raw({ type: () => true, limit: BODY_LIMIT })
+
+/** What CAP's OData adapter of a service does before and after its handlers (@sap/cds 10, `srv._adapters`). */
+interface Adapter {
+  authorize?: ((req: Request, res: Response, next: NextFunction) => void) | null
+  error(err: unknown, req: Request, res: Response, next: NextFunction): void
+}
+const adapterOf = (srv: cds.Service) => (srv as { _adapters?: { _default?: Adapter } })._adapters?._default
+
+/**
+ * CAP middleware (after authentication) that hands a direct `POST <RouterService>/ingest` with a JSON
+ * body to a write worker; anything else passes on to CAP's protocol adapters. The adapter of
+ * RouterService still checks the roles of the service and turns errors into OData answers.
+ */
+export function offloadIngest(req: Request, res: Response, next: NextFunction) {
+  if (!writers.length || req.method !== 'POST' || req.url !== '/ingest' || !req.is('application/json')) return next()
+  const router = cds.services.RouterService as cds.Service & { path?: string } | undefined
+  const adapter = router && req.baseUrl === router.path && adapterOf(router)
+  if (!adapter) return next()
+  const failed = (err: unknown) => adapter.error(err, req, res, next)
+  const { user, tenant, locale } = cds.context!
+  try {
+    (adapter.authorize ?? ((_req, _res, ok: NextFunction) => ok()))(req, res, err => err ? next(err) : readBody(req, res, err => {
+      if (err) return failed(err)
+      // a copy that the worker owns: Node's body buffers share a pool
+      const body = new Uint8Array(req.body as Buffer).buffer
+      run({ event: 'ingest', body, user: { id: user.id, roles: { ...user.roles } as Record<string, string>, attr: { ...user.attr } as Record<string, string> }, tenant, locale })
+        .then(({ result, error }) => {
+          if (error?.message === RESTARTING) return res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ error: { code: '503', message: RESTARTING } })
+          if (error) return failed(toError(error))
+          res.json({ '@odata.context': `$metadata#${returnType(router)}`, ...result as object })
+        })
+        .catch(failed)
+    }))
+  } catch (err) { failed(err) } // a missing role: CAP's check throws its 403
+}
+
+const toError = ({ message, details, cause, ...rest }: PlainError): Error =>
+  Object.assign(new Error(message), rest, details && { details: details.map(toError) }, cause && { cause: toError(cause) })
+
+const returnType = (router: cds.Service) =>
+  ((router as unknown as { actions: Record<string, { returns?: { type?: string } }> }).actions.ingest?.returns?.type)

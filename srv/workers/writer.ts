@@ -1,0 +1,75 @@
+import cds from '@sap/cds'
+import { parentPort, workerData } from 'node:worker_threads'
+import { applyServiceRules } from '../lib/service-rules.ts'
+import { surviveDatabaseOutages } from '../lib/database-outage.ts'
+
+/**
+ * A write worker (see ./pool.ts): CAP with the model, a database connection and RouterService of
+ * its own, without HTTP. Each job is the body of an `ingest` call and the caller's user; it runs
+ * as CAP's protocol adapter would run it, in one transaction, and the answer goes back as data.
+ */
+
+/** What the server sends: one call's body (UTF-8 JSON) and who sent it. */
+export interface WriteJob {
+  id: number
+  event: 'ingest'
+  body: ArrayBuffer
+  user: { id: string; roles: Record<string, string>; attr: Record<string, string> }
+  tenant?: string
+  locale?: string
+}
+
+/** An error as data: what CAP's error middleware reads of it. */
+export interface PlainError {
+  message: string; status?: number; code?: unknown; target?: string
+  details?: PlainError[]; cause?: PlainError; [more: string]: unknown
+}
+
+export type WriteAnswer = { id: number; result: unknown; error?: undefined } | { id: number; error: PlainError; result?: undefined }
+
+async function serve() {
+  const { root, db } = workerData as { root: string; db: object }
+  cds.root = root
+  cds.env.requires.db = db as typeof cds.env.requires.db
+  surviveDatabaseOutages()
+  const csn = await cds.load('*')
+  cds.model = cds.compile.for.nodejs(csn)
+  await cds.connect.to('db')
+  const router = await cds.serve('RouterService').from(csn) as unknown as cds.Service
+  applyServiceRules(router)
+
+  const port = parentPort!
+  port.on('message', async ({ id, event, body, user, tenant, locale }: WriteJob) => {
+    try {
+      const data = parse(body)
+      const result = await router.tx({ user: new cds.User(user), tenant, locale } as object, tx => tx.send(event, data))
+      port.postMessage({ id, result })
+    } catch (err) {
+      port.postMessage({ id, error: plain(err) })
+    }
+  })
+  port.postMessage({ ready: true })
+}
+
+/** The body as CAP's protocol adapter reads an operation's parameters: an empty one has none, anything but an object is a 400. */
+function parse(body: ArrayBuffer): Record<string, unknown> {
+  const text = Buffer.from(body).toString('utf8')
+  if (!text.trim()) return {}
+  let data: unknown
+  try { data = JSON.parse(text) } catch (err) { throw badRequest((err as Error).message) }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badRequest('The body must be a JSON object of the parameters')
+  return data as Record<string, unknown>
+}
+
+const badRequest = (message: string) => Object.assign(new Error(message), { status: 400, code: '400' })
+
+/** The error's own fields, its details and its cause, as data that survives postMessage. */
+function plain(err: unknown): PlainError {
+  if (!(err instanceof Error)) return { message: String(err) }
+  const { details, cause, status } = err as { details?: unknown[]; cause?: unknown; status?: number }
+  const fields = JSON.parse(JSON.stringify({ ...err, details: undefined, cause: undefined }))
+  // message and status may be the prototype's (CAP's validation errors): read, not spread
+  return { ...fields, message: err.message, status, details: details?.map(plain), cause: cause === undefined ? undefined : plain(cause) }
+}
+
+serve().catch(err => { throw err }) // an error while starting ends the thread: the server reports it
