@@ -33,6 +33,11 @@ module.exports = {
       ...common, displayName: 'sqlite', setupFiles: ['<rootDir>/test/sqlite-profile.js'], testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: chromiumInstalled() ? [] : ['<rootDir>/test/browser/'],
     },
+    {
+      // the write path once more on a SQLite file, where ingest runs in the write workers
+      ...common, displayName: 'sqlite file', setupFilesAfterEnv: ['<rootDir>/test/sqlite-file-profile.js'],
+      testMatch: ['access', 'ingest', 'analytics', 'write-concurrency'].map(name => `<rootDir>/test/${name}.test.ts`),
+    },
     ...postgresAnswers() ? [{
       // the service tests once more against PostgreSQL (127.0.0.1:5432, profile pg)
       ...common, displayName: 'postgres', setupFiles: ['<rootDir>/test/postgres-profile.js'],

@@ -6,4 +6,5 @@ module.exports = () => {
   process.env.cds_log_levels_cds = 'warn'
   process.env.cds_log_levels_serve = 'warn'
   process.env.cds_log_levels_deploy = 'warn'
+  process.env.cds_log_levels_writers = 'warn'
 }

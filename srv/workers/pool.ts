@@ -23,7 +23,7 @@ import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
  * (at least one); 0 writes in-process.
  */
 
-const LOG = cds.log('write-workers')
+const LOG = cds.log('writers')
 
 /** Where a worker's answer goes. */
 interface Waiting { resolve(answer: WriteAnswer): void }
