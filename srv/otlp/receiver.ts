@@ -8,6 +8,7 @@ import { isDatabaseOutage, RETRY_AFTER_SECONDS } from '../lib/database-outage.ts
 import { sourceOf } from './attributes.ts'
 import { otlpCodec, UndecodableBody, type Encoding, type OtlpCodec } from './codec.ts'
 import { mapSpans, describeSpan, type MappedSpan, type Rejection } from './spans.ts'
+import { writersRunning, runInWriter, caller, toError } from '../workers/pool.ts'
 
 /**
  * OTLP/HTTP trace receiver: `POST /otlp/v1/traces`, so that an exporter configured with the base URL
@@ -29,8 +30,11 @@ const CONTENT_TYPES: Record<string, Encoding> = { 'application/x-protobuf': 'pro
 /** google.rpc.Code of the Status that 4xx and 5xx answers carry. */
 const RPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 405: 12, 413: 8, 415: 3, 500: 13, 503: 14 }
 
+/** The OTLP protobuf and JSON codec from the official .proto files. */
+export const loadCodec = () => otlpCodec(path.join(cds.root, 'srv/otlp/proto'))
+
 export function installOtlpReceiver(app: Application) {
-  const codec = otlpCodec(path.join(cds.root, 'srv/otlp/proto'))
+  const codec = loadCodec()
   const readBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES }) // inflates gzip (and deflate, br, zstd) within the limit
   app.post(OTLP_TRACES_PATH,
     cds.middlewares.before, // CAP's context and authentication: basic locally, XSUAA JWTs in production
@@ -93,19 +97,35 @@ function unreadable(codec: OtlpCodec, req: Request, res: Response, err: { status
 
 async function receive(codec: OtlpCodec, req: Request, res: Response) {
   const encoding = encodingOf(req)!
-  const body: Uint8Array = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+  const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+  let outcome: ExportOutcome
+  if (writersRunning()) {
+    // decoding and storing thousands of spans is CPU work: a write worker does it, off the event loop (srv/workers)
+    const { result, error } = await runInWriter({ event: 'otlp', body, encoding, ...caller() })
+    if (error) throw toError(error)
+    outcome = result as ExportOutcome
+  } else outcome = await exportSpans(codec, body, encoding, res.locals.otlpContext)
+  if ('undecodable' in outcome) return fail(codec, req, res, 400, outcome.undecodable)
+  send(res, encoding, 200, codec.response(encoding, outcome.rejected, outcome.message))
+}
+
+/** What an export came to: a body that is no OTLP, or how many spans were rejected and why. */
+export type ExportOutcome = { undecodable: string } | { rejected: number; message: string }
+
+/** Decodes an export and stores its spans, in one transaction as the given user; in a write worker or in-process. */
+export async function exportSpans(codec: OtlpCodec, body: Uint8Array, encoding: Encoding, context: object): Promise<ExportOutcome> {
   let mapping
   try {
     mapping = mapSpans(codec.decode(body, encoding))
   } catch (e) {
-    if (e instanceof UndecodableBody) return fail(codec, req, res, 400, e.message)
+    if (e instanceof UndecodableBody) return { undecodable: e.message }
     throw e
   }
   const { valid, invalid } = validated(mapping.mapped)
-  if (valid.length) await cds.tx(res.locals.otlpContext, () => store(valid))
+  if (valid.length) await cds.tx(context, () => store(valid))
   const rejected = [...mapping.rejected, ...invalid]
   if (rejected.length) LOG.debug(`rejected ${rejected.length} of ${mapping.spans} spans`)
-  send(res, encoding, 200, codec.response(encoding, rejected.length, rejectionMessage(rejected, mapping.spans)))
+  return { rejected: rejected.length, message: rejectionMessage(rejected, mapping.spans) }
 }
 
 /** The records through the input checks of `ingest` (CAP's validation against its parameter types). */

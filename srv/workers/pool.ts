@@ -9,15 +9,15 @@ import { RETRY_AFTER_SECONDS } from '../lib/database-outage.ts'
 import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
 
 /**
- * The router's writes off the event loop. An `ingest` call of thousands of records costs the thread
- * that parses, validates and stores it a few hundred milliseconds of CPU; on the server's event loop
- * that is a stall of every other request, above all the router's read of its assignments. So a
- * direct `POST …/router/ingest` is handed, as the bytes of its body, to a write worker: a thread with
- * a CAP runtime and a database connection of its own, which runs RouterService's `ingest` (validation,
- * authorization, the one write path) and answers what CAP would have answered. The event loop only
- * reads the body and writes the answer. `ingest` inside a `$batch`, single POSTs and every other
- * request stay in-process; so does everything when the database is an in-memory SQLite, which no
- * other connection can see.
+ * The router's writes off the event loop. An `ingest` call or an OTLP export of thousands of records
+ * costs the thread that parses, validates and stores it a few hundred milliseconds of CPU; on the
+ * server's event loop that is a stall of every other request, above all the router's read of its
+ * assignments. So a direct `POST …/router/ingest` and `POST /otlp/v1/traces` hand the bytes of their
+ * body to a write worker: a thread with a CAP runtime and a database connection of its own, which
+ * runs RouterService's `ingest` (validation, authorization, the one write path) or the OTLP mapping
+ * and answers with data. The event loop only reads the body and writes the answer. `ingest` inside a
+ * `$batch`, single POSTs and every other request stay in-process; so does everything when the
+ * database is an in-memory SQLite, which no other connection can see.
  *
  * Configuration: `cds.router.writeWorkers`, the number of threads; default one less than the CPUs
  * (at least one); 0 writes in-process.
@@ -69,7 +69,7 @@ function start(workerData: object): Promise<Writer> {
     })
     thread.once('exit', code => {
       // its open calls may or may not have committed; ingest is idempotent, so the router retries them safely
-      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, message: RESTARTING } })
+      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, code: '503', message: RESTARTING } })
       const i = writers.indexOf(writer)
       if (i < 0) return // stopped, or never started
       if (code !== 0) LOG.error(`write worker exited with ${code}`)
@@ -86,16 +86,30 @@ export async function stopWriteWorkers() {
   await Promise.all(stopping.map(w => w.thread.terminate()))
 }
 
+/** Whether writes go to the write workers (else they run in-process). */
+export const writersRunning = () => writers.length > 0
+
 /** The writer with the fewest open calls. */
 const leastBusy = () => writers.reduce((a, b) => b.waiting.size < a.waiting.size ? b : a)
 
-function run(job: Omit<WriteJob, 'id'>): Promise<WriteAnswer> {
-  const writer = leastBusy(), id = nextJob++
+/** The caller's identity as data for a worker: CAP's user, tenant and locale of this request. */
+export function caller(): Pick<WriteJob, 'user' | 'tenant' | 'locale'> {
+  const { user, tenant, locale } = cds.context!
+  return { user: { id: user.id, roles: { ...user.roles } as Record<string, string>, attr: { ...user.attr } as Record<string, string> }, tenant, locale }
+}
+
+/** Runs a job in the least busy write worker; its body (a copy: Node's body buffers share a pool) moves there. */
+export function runInWriter(job: Omit<WriteJob, 'id' | 'body'> & { body: Buffer }): Promise<WriteAnswer> {
+  const writer = leastBusy(), id = nextJob++, body = new Uint8Array(job.body).buffer
   return new Promise(resolve => {
     writer.waiting.set(id, { resolve })
-    writer.thread.postMessage({ ...job, id }, [job.body])
+    writer.thread.postMessage({ ...job, body, id }, [body])
   })
 }
+
+/** The error of a worker's answer as an Error again, for the error handlers of this process. */
+export const toError = ({ message, details, cause, ...rest }: PlainError): Error =>
+  Object.assign(new Error(message), rest, details && { details: details.map(toError) }, cause && { cause: toError(cause) })
 
 const readBody = express.raw({ type: () => true, limit: BODY_LIMIT })
 
@@ -117,25 +131,17 @@ export function offloadIngest(req: Request, res: Response, next: NextFunction) {
   const adapter = router && req.baseUrl === router.path && adapterOf(router)
   if (!adapter) return next()
   const failed = (err: unknown) => adapter.error(err, req, res, next)
-  const { user, tenant, locale } = cds.context!
+  const who = caller()
   try {
     (adapter.authorize ?? ((_req, _res, ok: NextFunction) => ok()))(req, res, err => err ? next(err) : readBody(req, res, err => {
       if (err) return failed(err)
-      // a copy that the worker owns: Node's body buffers share a pool
-      const body = new Uint8Array(req.body as Buffer).buffer
-      run({ event: 'ingest', body, user: { id: user.id, roles: { ...user.roles } as Record<string, string>, attr: { ...user.attr } as Record<string, string> }, tenant, locale })
-        .then(({ result, error }) => {
-          if (error?.message === RESTARTING) return res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ error: { code: '503', message: RESTARTING } })
-          if (error) return failed(toError(error))
-          res.json({ '@odata.context': `$metadata#${returnType(router)}`, ...result as object })
-        })
+      runInWriter({ event: 'ingest', body: req.body as Buffer, ...who })
+        .then(({ result, error }) => error ? failed(toError(error))
+          : res.json({ '@odata.context': `$metadata#${returnType(router)}`, ...result as object }))
         .catch(failed)
     }))
   } catch (err) { failed(err) } // a missing role: CAP's check throws its 403
 }
-
-const toError = ({ message, details, cause, ...rest }: PlainError): Error =>
-  Object.assign(new Error(message), rest, details && { details: details.map(toError) }, cause && { cause: toError(cause) })
 
 const returnType = (router: cds.Service) =>
   ((router as unknown as { actions: Record<string, { returns?: { type?: string } }> }).actions.ingest?.returns?.type)

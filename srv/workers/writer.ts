@@ -2,18 +2,21 @@ import cds from '@sap/cds'
 import { parentPort, workerData } from 'node:worker_threads'
 import { applyServiceRules } from '../lib/service-rules.ts'
 import { surviveDatabaseOutages } from '../lib/database-outage.ts'
+import { exportSpans, loadCodec } from '../otlp/receiver.ts'
+import type { Encoding } from '../otlp/codec.ts'
 
 /**
  * A write worker (see ./pool.ts): CAP with the model, a database connection and RouterService of
- * its own, without HTTP. Each job is the body of an `ingest` call and the caller's user; it runs
- * as CAP's protocol adapter would run it, in one transaction, and the answer goes back as data.
+ * its own, without HTTP. Each job is the body of an `ingest` call or an OTLP export and the caller's
+ * user; it runs as the server would run it, in one transaction, and the answer goes back as data.
  */
 
-/** What the server sends: one call's body (UTF-8 JSON) and who sent it. */
+/** What the server sends: the body of an `ingest` call (UTF-8 JSON) or of an OTLP export (in its encoding), and who sent it. */
 export interface WriteJob {
   id: number
-  event: 'ingest'
+  event: 'ingest' | 'otlp'
   body: ArrayBuffer
+  encoding?: Encoding
   user: { id: string; roles: Record<string, string>; attr: Record<string, string> }
   tenant?: string
   locale?: string
@@ -37,12 +40,14 @@ async function serve() {
   await cds.connect.to('db')
   const router = await cds.serve('RouterService').from(csn) as unknown as cds.Service
   applyServiceRules(router)
+  const codec = loadCodec()
 
   const port = parentPort!
-  port.on('message', async ({ id, event, body, user, tenant, locale }: WriteJob) => {
+  port.on('message', async ({ id, event, body, encoding, user, tenant, locale }: WriteJob) => {
+    const context = { user: new cds.User(user), tenant, locale }
     try {
-      const data = parse(body)
-      const result = await router.tx({ user: new cds.User(user), tenant, locale } as object, tx => tx.send(event, data))
+      const result = event === 'otlp' ? await exportSpans(codec, new Uint8Array(body), encoding!, context)
+        : await router.tx(context as object, tx => tx.send(event, parse(body)))
       port.postMessage({ id, result })
     } catch (err) {
       port.postMessage({ id, error: plain(err) })
