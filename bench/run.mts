@@ -5,24 +5,32 @@
  *
  *   write path   generic POST (16 clients), JSON $batch (100 per change set), ingest (1 and 4 clients),
  *                OTLP/HTTP export of the OpenTelemetry SDK with the same records (1 client; `--otlp`: only ingest and this),
- *                in-process INSERT.entries, raw node:sqlite prepared inserts: SQLite file (WAL) and in-memory
+ *                in-process INSERT.entries, raw node:sqlite prepared inserts: SQLite file (WAL) and in-memory;
+ *                on PostgreSQL ingest (1 client), in-process INSERT.columns().rows() and raw prepared multi-row pg inserts
  *   scale        ingest up to 1,000,000 stored metrics on the SQLite file: rate, server peak RSS,
  *                analytics answer times at 10,000 and at 1,000,000 metrics beside raw-table scans
  *   windows      answer times of every view and of windows with partial hours and minutes at their
  *                edges at 2,000, 60,000 and 1,000,000 records an hour (`--windows`: only these)
+ *   reads        the router's hot read and the analysts' reads, p50 and p99 idle and while two clients ingest, and
+ *                the server's event-loop delay (its /health): SQLite file and PostgreSQL (`--reads`: only these)
+ *
+ * Each PostgreSQL measurement (127.0.0.1:5432, user postgres) works on a database of its own, created and dropped.
  */
 import cds from '@sap/cds'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { startServer, basic } from '../test/server-process.ts'
+import { postgres, deployTo, deployModel } from '../test/postgres.ts'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
 import { INDEXES, createIndexes } from '../srv/lib/indexes.ts'
 import { diag, DiagLogLevel } from '@opentelemetry/api'
 import { tracing, exporterTo, exportSpans, routerSpans } from '../test/otlp-client.ts'
 
 const quick = process.argv.includes('--quick')
+cds.log('deploy', 'warn') // deployments into fresh PostgreSQL databases go unreported
 const scaleMetrics = quick ? 100_000 : 1_000_000
 const BATCH = 1000 // records per ingest call: 500 decisions (3 candidates each) and 500 metrics
 const CALLS = quick ? 10 : 40 // calls per write-path measurement
@@ -33,11 +41,27 @@ const rate = (records: number, ms: number) => Math.round(records / (ms / 1000))
 const fmt = (n: number) => n.toLocaleString('en-US')
 
 type Server = Awaited<ReturnType<typeof startServer>>
-const launch = (url: string) => startServer({ requires: { db: { kind: 'sqlite', credentials: { url } } } }, { CDS_PLUGIN_UI5_ACTIVE: 'false', cds_log_levels_odata: 'warn' })
+type DB = { kind: 'sqlite'; credentials: { url: string } } | { kind: 'postgres'; credentials: typeof postgres }
+const sqliteDb = (url: string): DB => ({ kind: 'sqlite', credentials: { url } })
+const postgresDb = (credentials: typeof postgres): DB => ({ kind: 'postgres', credentials })
+/** The server on `db`; on PostgreSQL, which the server does not deploy, with the model and master data deployed first. */
+async function launch(db: DB) {
+  if (db.kind === 'postgres') await deployTo(db.credentials)
+  const server = await startServer({ requires: { db } }, { CDS_PLUGIN_UI5_ACTIVE: 'false', cds_log_levels_odata: 'warn' })
+  leftovers.push(server.stop)
+  return server
+}
+/** What the `finally` blocks clean up, for a signal (Ctrl-C), on which they do not run: servers, PostgreSQL databases. */
+const leftovers: (() => Promise<unknown>)[] = []
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, async () => {
+  for (const clean of leftovers.reverse()) await clean().catch(() => {})
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(130)
+})
 const peakRSS = (server: Server) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))![1]) / 1024
 
 async function post(server: Server, url: string, body: unknown, user = 'router') {
-  const res = await fetch(`${server.url}${url}`, { method: 'POST', body: JSON.stringify(body), headers: { ...basic(user), 'content-type': 'application/json' } })
+  const res = await fetch(`${server.url}${url}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { ...basic(user), 'content-type': 'application/json' } })
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
   return res
 }
@@ -49,6 +73,12 @@ const source = (from: Date, to: Date, count: number, ids: IDs = 'v7') => traffic
 const recent = (count: number) => source(new Date(Date.now() - 3600_000), new Date(), count)
 const payload = (generator: ReturnType<typeof source>) => batch(generator, BATCH / 2)
 const metricsOnly = (n: number) => batch(recent(n), n).metrics
+/** `n` ingest calls of `BATCH` records, generated beforehand: the returned function sends the next one. */
+function ingestCalls(server: Server, n = CALLS + WARM_UP) {
+  const gen = recent(n * BATCH / 2), calls = Array.from({ length: n }, () => payload(gen))
+  let i = 0
+  return () => post(server, '/odata/v4/router/ingest', calls[i++])
+}
 
 /** Calls of each write method run untimed before it is measured, so that every figure is taken warm. */
 const WARM_UP = 5
@@ -88,7 +118,7 @@ async function concurrently(clients: number, calls: number, perCall: number, cal
 
 async function writePath(mode: string, url: string) {
   console.log(`\nwrite path, ${mode}`)
-  const server = await launch(url)
+  const server = await launch(sqliteDb(url))
   const figures: Record<string, number> = {}
   try {
     const posts = quick ? 800 : 3000, generic = metricsOnly(posts + 16 * WARM_UP)
@@ -105,10 +135,8 @@ async function writePath(mode: string, url: string) {
 
     // ingest with one client and CAP's bulk inserts in this process take turns (see inTurns)
     const fresh = (name: string) => url === ':memory:' ? ':memory:' : path.join(dir, `${name}-${Date.now()}.sqlite`)
-    const entries = await inProcess(fresh('entries'), 'entries'), arrays = await inProcess(fresh('rows'), 'rows')
-    const gen = recent((2 * CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: 2 * CALLS + WARM_UP }, () => payload(gen))
-    i = 0
-    const next = () => post(server, '/odata/v4/router/ingest', calls[i++])
+    const entries = await inProcess(sqliteDb(fresh('entries')), 'entries'), arrays = await inProcess(sqliteDb(fresh('rows')), 'rows')
+    const next = ingestCalls(server, 2 * CALLS + WARM_UP)
     Object.assign(figures, await inTurns({ ingest1: next, otlp1: otlpExports(server), entries: entries.call, rows: arrays.call }))
     await entries.close(); await arrays.close()
     report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
@@ -128,6 +156,24 @@ async function writePath(mode: string, url: string) {
   report('ratio ingest (4 clients) / generic POST (16 clients)', `${(figures.ingest4 / figures.post).toFixed(0)}x  (target >= 50x)`)
   report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
   return figures
+}
+
+/** The write path on PostgreSQL: ingest through the server, CAP's bulk insert in this process and raw pg inserts, in turns, each on a database of its own. */
+async function writePathPostgres() {
+  console.log('\nwrite path, PostgreSQL')
+  await freshPostgres(3, async ([served, inserted, raw]) => {
+    const server = await launch(postgresDb(served))
+    try {
+      const arrays = await inProcess(postgresDb(inserted), 'rows'), limit = await rawPostgres(raw)
+      const figures = await inTurns({ ingest1: ingestCalls(server), rows: arrays.call, raw: limit.call })
+        .finally(async () => { await arrays.close(); await limit.close() })
+      report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
+      report('in-process INSERT.columns().rows(), as ingest writes', `${fmt(figures.rows)} records/s`)
+      report('raw pg prepared multi-row inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
+      report('ratio ingest (1 client) / in-process INSERT.columns().rows()', `${(figures.ingest1 / figures.rows * 100).toFixed(0)}%`)
+      report('ratio ingest (1 client) / raw pg', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
+    } finally { await server.stop() }
+  })
 }
 
 /**
@@ -159,13 +205,10 @@ function reportOtlp(figures: Record<string, number>) {
 
 /** `--otlp`: ingest and OTLP exports alone, in turns, on the SQLite file. */
 async function otlpBesideIngest() {
-  console.log(`router-odata benchmark, OTLP beside ingest${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
   console.log('\nwrite path, SQLite file (WAL)')
-  const server = await launch(path.join(dir, 'otlp.sqlite'))
+  const server = await launch(sqliteDb(path.join(dir, 'otlp.sqlite')))
   try {
-    const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => payload(gen))
-    let i = 0
-    const figures = await inTurns({ ingest1: () => post(server, '/odata/v4/router/ingest', calls[i++]), otlp1: otlpExports(server) })
+    const figures = await inTurns({ ingest1: ingestCalls(server), otlp1: otlpExports(server) })
     report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
     reportOtlp(figures)
   } finally { await server.stop() }
@@ -179,19 +222,24 @@ function rows(p: { decisions: Decision[]; metrics: Metric[] }) {
     metrics: p.metrics.map(m => ({ ...m, cost: 0.001 })),
   }
 }
+type Rows = ReturnType<typeof rows>
+/** The rows of `CALLS + WARM_UP` calls of `BATCH` records, for a baseline. */
+function rowCalls() {
+  const gen = recent((CALLS + WARM_UP) * BATCH / 2)
+  return Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
+}
 
 /** CAP's bulk insert in the bench process, as objects (`entries`) or as arrays over columns (`rows`): one call at a time. */
-async function inProcess(url: string, form: 'entries' | 'rows') {
-  const db = await cds.connect.to(`bench-${form}`, { kind: 'sqlite', credentials: { url } } as object) as cds.DatabaseService
-  const { deploy } = cds as unknown as { deploy: (m: object) => { to: (db: object, o: object) => Promise<unknown> } }
-  await deploy(schema).to(db, { silent: true })
+async function inProcess(options: DB, form: 'entries' | 'rows') {
+  const db = await cds.connect.to(`bench-${form}`, options as object) as cds.DatabaseService
+  await deployModel(schema, db, { silent: true })
   await createIndexes(db)
   const insert = (entity: string, objects: Record<string, unknown>[]) => {
     if (form === 'entries') return INSERT.into(entity).entries(objects)
     const columns = Object.keys(objects[0])
     return INSERT.into(entity).columns(...columns).rows(objects.map(o => columns.map(c => o[c] as string)))
   }
-  const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
+  const calls = rowCalls()
   let i = 0
   return {
     call: () => db.tx(async tx => {
@@ -206,23 +254,32 @@ async function inProcess(url: string, form: 'entries' | 'rows') {
 
 const schema = await cds.load(['db'])
 
+/** The tables and indexes of db/ in a dialect's SQL, for the raw baselines. */
+const ddl = (dialect: 'sqlite' | 'postgres') => [...cds.compile.to.sql(schema, { dialect } as never) as unknown as string[], ...INDEXES.map(index => `CREATE INDEX ${index}`)].join(';\n')
+
+/** The tables the raw baselines write, the rows of `rows()` each takes and their columns. */
+const TABLES = [
+  ['router_RoutingDecisions', 'decisions', ['ID', 'requestId', 'agent_ID', 'model_ID', 'strategy', 'score', 'fallback', 'decidedAt']],
+  ['router_DecisionCandidates', 'candidates', ['decision_ID', 'rank', 'model_ID', 'score']],
+  ['router_InferenceMetrics', 'metrics', ['ID', 'decision_ID', 'agent_ID', 'model_ID', 'latencyMs', 'ttftMs', 'inputTokens', 'outputTokens', 'success', 'errorCode', 'finishReason', 'cost', 'recordedAt']],
+] as const
+const tableRows = (r: Rows, key: keyof Rows) => r[key] as Record<string, unknown>[]
+
 /** The physical limit: prepared node:sqlite inserts into the same tables and indexes, one transaction a call. */
 function rawInserter(url: string) {
   const sqlite = new DatabaseSync(url)
   if (url !== ':memory:') sqlite.exec('PRAGMA journal_mode = WAL')
-  sqlite.exec((cds.compile.to.sql(schema, { dialect: 'sqlite' } as never) as unknown as string[]).join(';\n'))
-  for (const index of INDEXES) sqlite.exec(`CREATE INDEX ${index}`)
-  const insert = (table: string, columns: string[]) => {
+  sqlite.exec(ddl('sqlite'))
+  const inserts = TABLES.map(([table, key, columns]) => {
     const statement = sqlite.prepare(`INSERT INTO ${table} (${columns}) VALUES (${columns.map(() => '?')})`)
-    return (row: Record<string, unknown>) => statement.run(...columns.map(c => (typeof row[c] === 'boolean' ? Number(row[c]) : row[c] ?? null) as never))
-  }
-  const decision = insert('router_RoutingDecisions', ['ID', 'requestId', 'agent_ID', 'model_ID', 'strategy', 'score', 'fallback', 'decidedAt'])
-  const candidate = insert('router_DecisionCandidates', ['decision_ID', 'rank', 'model_ID', 'score'])
-  const metric = insert('router_InferenceMetrics', ['ID', 'decision_ID', 'agent_ID', 'model_ID', 'latencyMs', 'ttftMs', 'inputTokens', 'outputTokens', 'success', 'errorCode', 'finishReason', 'cost', 'recordedAt'])
+    return (r: Rows) => {
+      for (const row of tableRows(r, key)) statement.run(...columns.map(c => (typeof row[c] === 'boolean' ? Number(row[c]) : row[c] ?? null) as never))
+    }
+  })
   return {
-    call(r: ReturnType<typeof rows>) {
+    call(r: Rows) {
       sqlite.exec('BEGIN')
-      r.decisions.forEach(decision); r.candidates.forEach(candidate); r.metrics.forEach(metric)
+      for (const insert of inserts) insert(r)
       sqlite.exec('COMMIT')
     },
     close: () => sqlite.close(),
@@ -231,12 +288,57 @@ function rawInserter(url: string) {
 
 function rawSqlite(url: string) {
   const raw = rawInserter(url)
-  const gen = recent((CALLS + WARM_UP) * BATCH / 2), calls = Array.from({ length: CALLS + WARM_UP }, () => rows(payload(gen)))
+  const calls = rowCalls()
   calls.splice(0, WARM_UP).forEach(raw.call)
   const start = performance.now()
   for (const r of calls) raw.call(r)
   raw.close()
   return rate(calls.length * BATCH, performance.now() - start)
+}
+
+/** The pg driver, which @cap-js/postgres brings without types: what the bench calls of it. */
+interface PgClient { connect(): Promise<unknown>; query(sql: string | { name: string; text: string; values: unknown[] }): Promise<unknown>; end(): Promise<void> }
+const pg = createRequire(import.meta.url)('pg') as { Client: new (credentials: object) => PgClient }
+
+/** The limit on PostgreSQL: prepared multi-row inserts through the pg driver into the same tables and indexes, one transaction a call. */
+async function rawPostgres(credentials: object) {
+  const client = new pg.Client(credentials)
+  await client.connect()
+  await client.query(ddl('postgres'))
+  const calls = rowCalls()
+  let i = 0
+  return {
+    call: async () => {
+      const r = calls[i++]
+      await client.query('BEGIN')
+      for (const [table, key, columns] of TABLES) {
+        const list = tableRows(r, key), values = list.map((_, n) => `(${columns.map((_, c) => `$${n * columns.length + c + 1}`)})`)
+        await client.query({ name: `${table}-${list.length}`, text: `INSERT INTO ${table} (${columns}) VALUES ${values}`, values: list.flatMap(row => columns.map(c => row[c] ?? null)) })
+      }
+      await client.query('COMMIT')
+    },
+    close: () => client.end(),
+  }
+}
+
+/** One statement on a connection of its own, outside a transaction (as CREATE DATABASE needs). */
+async function admin(sql: string) {
+  const client = new pg.Client(postgres)
+  await client.connect()
+  try { await client.query(sql) } finally { await client.end() }
+}
+
+let databases = 0
+/** Runs `work` on `n` new, empty PostgreSQL databases router_bench_<pid>_<n>, and drops them afterwards, also on failure. */
+async function freshPostgres(n: number, work: (credentials: (typeof postgres)[]) => Promise<void>) {
+  if (!await admin('SELECT 1').then(() => true, () => false)) return console.log(`  PostgreSQL does not answer at ${postgres.host}:${postgres.port}: skipped`)
+  const all = Array.from({ length: n }, () => ({ ...postgres, database: `router_bench_${process.pid}_${++databases}` }))
+  const drop = () => Promise.all(all.map(({ database }) => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)))
+  leftovers.push(drop)
+  try {
+    for (const { database } of all) await admin(`CREATE DATABASE ${database}`)
+    await work(all)
+  } finally { await drop() }
 }
 
 /** How the physical limit itself changes as the file grows: flat with time-ordered IDs, falling with random ones. */
@@ -259,18 +361,20 @@ function rawScale(ids: IDs) {
   report(`raw node:sqlite, UUID${ids} IDs, at 10,000 and at ${fmt(records - 10 * BATCH)} stored`, `${fmt(small)} -> ${fmt(large)} records/s  (${(large / small * 100).toFixed(0)}%)`)
 }
 
+/** The answer time of a GET in ms, with its body read. */
+async function answerTime(server: Server, url: string, user = 'analyst') {
+  const start = performance.now()
+  const res = await fetch(`${server.url}${url}`, { headers: basic(user) })
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  await res.arrayBuffer()
+  return performance.now() - start
+}
+
 /** Median answer time of a GET over `n` calls, after one warm-up. */
 async function timeGET(server: Server, url: string, n = 31) {
-  const once = async () => {
-    const start = performance.now()
-    const res = await fetch(`${server.url}${url}`, { headers: basic('analyst') })
-    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
-    await res.arrayBuffer()
-    return performance.now() - start
-  }
-  await once()
+  await answerTime(server, url)
   const times = []
-  for (let i = 0; i < n; i++) times.push(await once())
+  for (let i = 0; i < n; i++) times.push(await answerTime(server, url))
   return times.sort((a, b) => a - b)[Math.floor(n / 2)]
 }
 
@@ -299,7 +403,7 @@ async function analyticsTimes(server: Server) {
 async function scale(ids: IDs, upTo: number) {
   const day = 86400_000, now = Date.now(), recentMetrics = 10_000, timed = ids === 'v7'
   console.log(`\nscale, SQLite file (WAL), UUID${ids} IDs: ${fmt(recentMetrics)} requests of the last 24 h, then history back to ${Math.round(scaleMetrics / recentMetrics)} days ago up to ${fmt(upTo)} records`)
-  const server = await launch(path.join(dir, `scale-${ids}.sqlite`))
+  const server = await launch(sqliteDb(path.join(dir, `scale-${ids}.sqlite`)))
   try {
     let records = 0
     let gen = source(new Date(now - day), new Date(now), recentMetrics, ids)
@@ -362,7 +466,7 @@ async function windowTimes() {
   }
   const times: Record<string, number>[] = []
   for (const perHour of rates) {
-    const server = await launch(path.join(dir, `windows-${perHour}.sqlite`))
+    const server = await launch(sqliteDb(path.join(dir, `windows-${perHour}.sqlite`)))
     try {
       const start = performance.now()
       let records = 0
@@ -390,27 +494,105 @@ async function windowTimes() {
   }
 }
 
-if (process.argv.includes('--otlp')) { // only ingest beside OTLP exports
-  try { await otlpBesideIngest() } finally { rmSync(dir, { recursive: true, force: true }) }
-  process.exit(0)
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+/** Seconds of reads when idle and under load; calls of 5,000 records stored before, and the most records/s the load may reach. */
+const IDLE_S = quick ? 5 : 20, LOAD_S = quick ? 8 : 25, PREFILL = 10, LOAD_CALL = 5000, LOAD_MAX = 25_000
+const HOT_AGENT = 'support-bot' // two ACTIVE assignments in db/data
+/** Who reads what how often, beside the router's writes. */
+const READS: Record<string, { url: string; user: string; everyMs: number }> = {
+  'hot read (Assignments, every 10 ms)': { url: `/odata/v4/router/Assignments?$filter=agent_ID eq '${HOT_AGENT}' and status eq 'ACTIVE'`, user: 'router', everyMs: 10 },
+  'ModelPerformance (every 100 ms)': { url: '/odata/v4/analytics/ModelPerformance', user: 'analyst', everyMs: 100 },
+  'Summary24h (every 100 ms)': { url: '/odata/v4/analytics/Summary24h', user: 'analyst', everyMs: 100 },
+}
+const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil(p / 100 * sorted.length) - 1)]
+/** The server's event-loop delay (ms) since the previous call of its /health. */
+const loopDelay = async (server: Server) => (await (await fetch(`${server.url}/health`)).json() as { eventLoopDelayMs: { p50: number; p99: number; max: number } }).eventLoopDelayMs
+
+/** READS, each client reading at its pace, one read at a time, while `work` runs: its result and their answer times, sorted. */
+async function readsWhile<T>(server: Server, work: Promise<T>) {
+  let running = true
+  const readers = Promise.all(Object.values(READS).map(async ({ url, user, everyMs }) => {
+    const times: number[] = []
+    while (running) {
+      const ms = await answerTime(server, url, user)
+      times.push(ms)
+      if (ms < everyMs) await sleep(everyMs - ms)
+    }
+    return times.sort((a, b) => a - b)
+  }))
+  readers.catch(() => {}) // a failed read is thrown below, once `work` is over
+  const result = await work.finally(() => { running = false })
+  return [result, await readers] as const
 }
 
-if (process.argv.includes('--windows')) { // only the window answer times
-  try { await windowTimes() } finally { rmSync(dir, { recursive: true, force: true }) }
-  process.exit(0)
+/** Two clients sending `calls` (JSON bodies) to ingest until `seconds` are over or the calls run out. */
+async function ingestLoad(server: Server, calls: string[], seconds: number) {
+  const start = performance.now()
+  let next = 0
+  await Promise.all([1, 2].map(async () => {
+    while (next < calls.length && performance.now() - start < seconds * 1000) await post(server, '/odata/v4/router/ingest', calls[next++])
+  }))
+  return { records: next * LOAD_CALL, seconds: (performance.now() - start) / 1000 }
 }
 
+/**
+ * The router's hot read and the analysts' reads, on a server that holds `PREFILL` calls of records,
+ * when idle and while two clients ingest calls of 5,000 records; the server's event-loop delay over each.
+ */
+async function readsOn(mode: string, db: DB, calls: string[]) {
+  console.log(`\nreads under write load, ${mode}: ${fmt(PREFILL * LOAD_CALL)} records stored, reads for ${IDLE_S} s idle, then while 2 clients ingest`)
+  const server = await launch(db)
+  try {
+    await ingestLoad(server, calls.slice(0, PREFILL), Infinity)
+    await loopDelay(server)
+    const [, idle] = await readsWhile(server, sleep(IDLE_S * 1000))
+    const idleLoop = await loopDelay(server)
+    const [load, busy] = await readsWhile(server, ingestLoad(server, calls.slice(PREFILL), LOAD_S))
+    const busyLoop = await loopDelay(server)
+    report(`ingest, 2 clients, ${fmt(LOAD_CALL)} records a call, for ${load.seconds.toFixed(1)} s`, `${fmt(rate(load.records, load.seconds * 1000))} records/s  (target >= 5,000)`)
+    const ms = (t: number) => `${t.toFixed(1)} ms`
+    Object.keys(READS).forEach((label, k) => {
+      const [p50, p99] = [50, 99].map(p => [percentile(idle[k], p), percentile(busy[k], p)])
+      report(`${label} p50, idle -> under load`, `${ms(p50[0])} -> ${ms(p50[1])}  (${(p50[1] / p50[0]).toFixed(2)}x; target <= 2x)`)
+      report(`${label} p99, idle -> under load`, `${ms(p99[0])} -> ${ms(p99[1])}  (${(p99[1] / 25).toFixed(2)}x the target <= 25 ms; ${fmt(idle[k].length)} -> ${fmt(busy[k].length)} reads)`)
+    })
+    report('server event-loop delay p99 (max), idle -> under load', `${ms(idleLoop.p99)} (${ms(idleLoop.max)}) -> ${ms(busyLoop.p99)} (${ms(busyLoop.max)})`)
+  } finally { await server.stop() }
+}
+
+/** `--reads`: reads under write load on the SQLite file and on PostgreSQL, with the same calls. */
+async function readsUnderWriteLoad() {
+  // made beforehand: making a call's JSON takes this process ~70 ms, which would hold up its reads
+  const count = PREFILL + Math.ceil(LOAD_S * LOAD_MAX / LOAD_CALL), gen = recent(count * LOAD_CALL / 2)
+  const calls = Array.from({ length: count }, () => JSON.stringify(batch(gen, LOAD_CALL / 2)))
+  await readsOn('SQLite file (WAL)', sqliteDb(path.join(dir, 'reads.sqlite')), calls)
+  await freshPostgres(1, ([credentials]) => readsOn('PostgreSQL', postgresDb(credentials), calls))
+}
+
+/** Sections a flag runs alone, with their titles. */
+const ALONE: Record<string, [string, () => Promise<void>]> = {
+  '--otlp': ['OTLP beside ingest', otlpBesideIngest],
+  '--windows': ['window answer times', windowTimes],
+  '--reads': ['reads under write load', readsUnderWriteLoad],
+}
+const alone = Object.keys(ALONE).find(flag => process.argv.includes(flag))
 try {
-  console.log(`router-odata benchmark${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
-  await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
-  await writePath('SQLite in-memory', ':memory:')
-  await scale('v7', 2 * scaleMetrics)
-  await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
-  await windowTimes()
-  console.log('\nthe physical limit as the file grows')
-  // synchronous for a minute each: after the server's measurements, whose sockets they would starve
-  rawScale('v7')
-  rawScale('v4')
+  console.log(`router-odata benchmark${alone ? `, ${ALONE[alone][0]}` : ''}${quick ? ' (quick)' : ''}: Node ${process.version}, ${new Date().toISOString()}`)
+  if (alone) await ALONE[alone][1]()
+  else {
+    await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
+    await writePath('SQLite in-memory', ':memory:')
+    await writePathPostgres()
+    await scale('v7', 2 * scaleMetrics)
+    await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
+    await windowTimes()
+    await readsUnderWriteLoad()
+    console.log('\nthe physical limit as the file grows')
+    // synchronous for a minute each: after the server's measurements, whose sockets they would starve
+    rawScale('v7')
+    rawScale('v4')
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
+process.exit(0)

@@ -1,8 +1,8 @@
-import cds from '@sap/cds'
 import { spawnSync } from 'node:child_process'
 import { startServer, basic } from './server-process'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric, type SimulatedModel } from '../srv/lib/workload'
 import { expected, groupBy, expectFigures, expectWindow } from './expected'
+import { postgres, onPostgres, deployTo } from './postgres'
 
 /**
  * Several gateway instances on one PostgreSQL database, as on BTP with more than one instance:
@@ -20,15 +20,7 @@ function postgresAnswers() {
 const withPostgres = postgresAnswers()
 if (!withPostgres) console.warn('PostgreSQL does not answer at 127.0.0.1:5432: skipping the test of several instances on one database')
 
-const postgres = { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'postgres', database: 'postgres' }
 const schema = `instances_${process.pid}_${Date.now().toString(36)}`
-
-/** One statement on its own connection, or a deployment of the model into the test's schema. */
-async function onPostgres(work: (db: cds.DatabaseService) => Promise<unknown>, credentials: object = postgres) {
-  const db = await cds.connect.to(`instances-${Math.random()}`, { kind: 'postgres', credentials } as object) as cds.DatabaseService
-  try { await work(db) } finally { await (db as unknown as { disconnect(): Promise<void> }).disconnect() }
-}
-const { deploy } = cds as unknown as { deploy: (model: string) => { to: (db: object) => Promise<unknown> } }
 
 // unknown to the master data: the first batches through both instances race to register them
 const NEW_AGENTS = ['fleet-agent-a', 'fleet-agent-b']
@@ -59,7 +51,7 @@ describeWithPostgres('two instances on one PostgreSQL database', () => {
 
   beforeAll(async () => {
     await onPostgres(db => db.run(`CREATE SCHEMA "${schema}"`))
-    await onPostgres(db => deploy('*').to(db), { ...postgres, schema })
+    await deployTo({ ...postgres, schema })
     // one after the other: two first starts at once may both create the indexes of srv/lib/indexes.ts, and one fails
     const config = { requires: { db: { kind: 'postgres', credentials: { ...postgres, schema } } } }
     for (let i = 0; i < 2; i++) instances.push(await startServer(config, { CDS_PLUGIN_UI5_ACTIVE: 'false' }))

@@ -1,4 +1,3 @@
-import cds from '@sap/cds'
 import { execFile, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -9,6 +8,7 @@ import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Met
 import { expected, groupBy, expectFigures } from './expected'
 import { isDatabaseOutage, RETRY_AFTER_SECONDS } from '../srv/lib/database-outage'
 import { metric } from './support'
+import { deployTo } from './postgres'
 
 /**
  * A database outage under load: the gateway runs as its own process on a PostgreSQL cluster of this
@@ -64,13 +64,6 @@ class OwnCluster {
   get credentials() { return { host: '127.0.0.1', port: this.port, user: 'postgres', database: 'postgres' } }
 }
 
-/** The model and master data into the cluster, as `cds deploy` does. */
-async function deploy(credentials: object) {
-  const db = await cds.connect.to('outage-deploy', { kind: 'postgres', credentials } as object) as cds.DatabaseService
-  const { deploy } = cds as unknown as { deploy: (model: string) => { to: (db: object) => Promise<unknown> } }
-  try { await deploy('*').to(db) } finally { await (db as unknown as { disconnect(): Promise<void> }).disconnect() }
-}
-
 interface Call { at: number; ms: number; status: number; retryAfter: string | null }
 type Payload = { decisions: Decision[]; metrics: Metric[] }
 
@@ -83,7 +76,7 @@ describeWithPostgres('database outage', () => {
   let server: Awaited<ReturnType<typeof startServer>>
   beforeAll(async () => {
     await cluster.init()
-    await deploy(cluster.credentials)
+    await deployTo(cluster.credentials)
     server = await startServer({ requires: { db: { kind: 'postgres', credentials: cluster.credentials } } }, { CDS_PLUGIN_UI5_ACTIVE: 'false' })
   }, 180_000)
   afterAll(async () => {

@@ -45,7 +45,8 @@ describe('persistence on the SQLite file', () => {
     try {
       const up = await fetch(`${server.url}/health`)
       expect(up.status).toBe(200)
-      expect(await up.json()).toEqual({ status: 'UP' })
+      const delay = { p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) } // ms, since the previous call
+      expect(await up.json()).toEqual({ status: 'UP', eventLoopDelayMs: delay })
       const db = new DatabaseSync(file)
       db.exec('ALTER TABLE router_Agents RENAME TO router_Agents_away')
       const down = await fetch(`${server.url}/health`)

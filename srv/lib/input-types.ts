@@ -47,44 +47,70 @@ const NUMERIC_STRING = /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/
 const INTEGER_STRING = /^[+-]?\d+$/
 
 function checkStructure(elements: Elements, data: Data, path: string, problems: Problem[]) {
-  for (const [name, value] of Object.entries(data)) {
-    const element = elements[name]
-    if (element && value != null) checkValue(element, value, path ? `${path}/${name}` : name, problems)
+  for (const name in data) {
+    const element = elements[name], value = data[name]
+    if (element && value != null) checkValue(element, value, path, name, problems)
   }
 }
 
 const isObject = (value: unknown): value is Data => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** `path/key`, or `path[key]` for positions: built only where a problem is reported or a structure is entered (ingest checks millions of values). */
+const targetOf = (path: string, key: string | number) => typeof key === 'number' ? `${path}[${key}]` : path ? `${path}/${key}` : key
 
 function checkObject(elements: Elements, value: unknown, target: string, problems: Problem[]) {
   if (isObject(value)) checkStructure(elements, value, target, problems)
   else problems.push({ message: `${describe(value)} is not an object`, target })
 }
 
-function checkValue(element: Element, value: unknown, target: string, problems: Problem[]) {
-  const expected = (what: string) => problems.push({ message: `${describe(value)} is not ${what}`, target })
-  const structure = element.elements ?? (element.isAssociation ? element._target?.elements as Elements : undefined)
-  if (element.items || element.is2many) {
-    if (!Array.isArray(value)) return expected('an array')
-    return value.forEach((item, i) => item != null && (element.items
-      ? checkValue(element.items, item, `${target}[${i}]`, problems)
-      : checkObject(structure!, item, `${target}[${i}]`, problems)))
+type Kind = 'array' | 'structure' | 'uuid' | 'boolean' | 'int64' | 'integer' | 'decimal' | 'number' | 'string' | 'other'
+/** What a value of the element must be, worked out once per element. */
+const kinds = new WeakMap<Element, Kind>()
+function kindOf(element: Element): Kind {
+  let kind = kinds.get(element)
+  if (kind) return kind
+  kind = element.items || element.is2many ? 'array'
+    : element.elements || element.isAssociation ? 'structure'
+      : element instanceof classes.UUID ? 'uuid'
+        : element instanceof classes.boolean ? 'boolean'
+          : element instanceof classes.Int64 ? 'int64'
+            : element instanceof classes.Integer ? 'integer'
+              : element instanceof classes.Decimal ? 'decimal'
+                : element instanceof classes.number ? 'number'
+                  : element instanceof classes.string || element instanceof classes.date ? 'string' : 'other'
+  kinds.set(element, kind)
+  return kind
+}
+
+const EXPECTED: Record<Kind, string> = {
+  array: 'an array', structure: 'an object', uuid: 'a UUID such as 3f0c2a8e-4c1b-4e39-9b0e-1a2b3c4d5e6f', boolean: 'true or false',
+  int64: 'a whole number', integer: 'a whole number', decimal: 'a decimal number', number: 'a number', string: 'a string', other: '',
+}
+
+function checkValue(element: Element, value: unknown, path: string, key: string | number, problems: Problem[]) {
+  const kind = kindOf(element)
+  const structure = () => (element.elements ?? element._target?.elements) as Elements
+  let valid: boolean
+  switch (kind) {
+    case 'array': {
+      if (!Array.isArray(value)) { valid = false; break }
+      const target = targetOf(path, key)
+      value.forEach((item, i) => item != null && (element.items
+        ? checkValue(element.items, item, target, i, problems)
+        : checkObject(structure(), item, targetOf(target, i), problems)))
+      return
+    }
+    case 'structure': return checkObject(structure(), value, targetOf(path, key), problems)
+    case 'uuid': valid = typeof value === 'string' && UUID_FORMAT.test(value); break
+    case 'boolean': valid = typeof value === 'boolean'; break
+    case 'int64': valid = Number.isInteger(value) || typeof value === 'string' && INTEGER_STRING.test(value); break
+    case 'integer': valid = Number.isInteger(value); break
+    case 'decimal': valid = typeof value === 'number' && Number.isFinite(value) || typeof value === 'string' && NUMERIC_STRING.test(value); break
+    case 'number': valid = typeof value === 'number' && Number.isFinite(value); break
+    case 'string': valid = typeof value === 'string'; break
+    default: valid = true
   }
-  if (structure) return checkObject(structure, value, target, problems)
-  if (element instanceof classes.UUID) {
-    if (typeof value !== 'string' || !UUID_FORMAT.test(value)) expected('a UUID such as 3f0c2a8e-4c1b-4e39-9b0e-1a2b3c4d5e6f')
-  } else if (element instanceof classes.boolean) {
-    if (typeof value !== 'boolean') expected('true or false')
-  } else if (element instanceof classes.Int64) {
-    if (!(Number.isInteger(value) || typeof value === 'string' && INTEGER_STRING.test(value))) expected('a whole number')
-  } else if (element instanceof classes.Integer) {
-    if (!Number.isInteger(value)) expected('a whole number')
-  } else if (element instanceof classes.Decimal) {
-    if (!(typeof value === 'number' && Number.isFinite(value) || typeof value === 'string' && NUMERIC_STRING.test(value))) expected('a decimal number')
-  } else if (element instanceof classes.number) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) expected('a number')
-  } else if (element instanceof classes.string || element instanceof classes.date) {
-    if (typeof value !== 'string') expected('a string')
-  }
+  if (!valid) problems.push({ message: `${describe(value)} is not ${EXPECTED[kind]}`, target: targetOf(path, key) })
 }
 
 const describe = (value: unknown) =>

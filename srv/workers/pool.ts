@@ -80,10 +80,16 @@ function start(workerData: object): Promise<Writer> {
 
 const RESTARTING = `The write path restarts; retry in ${RETRY_AFTER_SECONDS} seconds`
 
+/** Longest wait at shutdown for the calls a worker has open: what is acknowledged must be stored. */
+const DRAIN_MS = 10_000
+
 export async function stopWriteWorkers() {
   const stopping = writers
-  writers = []
-  await Promise.all(stopping.map(w => w.thread.terminate()))
+  writers = [] // later calls run in-process while the server closes
+  await Promise.all(stopping.map(async writer => {
+    for (const until = Date.now() + DRAIN_MS; writer.waiting.size && Date.now() < until;) await new Promise(r => setTimeout(r, 20))
+    await writer.thread.terminate()
+  }))
 }
 
 /** Whether writes go to the write workers (else they run in-process). */
