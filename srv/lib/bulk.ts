@@ -9,7 +9,7 @@ const columnsOf = (entity: cds.entity): string[] =>
   Object.values(entity.elements).filter(e => !(e instanceof cds.Association) && !e.virtual).map(e => e.name)
 
 /**
- * Writes all rows of a call in one statement. Rows go to CAP as arrays over the entity's columns
+ * Writes all rows of a call in one go. Rows go to CAP as arrays over the entity's columns
  * (`columns().rows()`), which costs CAP's SQL layer about half of what `entries()` costs for the
  * same rows (docs/performance.md): no per-row key filling or deep-insert analysis, less JSON.
  * Absent values are stored as null, so callers fill in the defaults they rely on.
@@ -18,5 +18,19 @@ export async function writeAll(entity: new () => object, rows: Row[], { upsert =
   if (!rows.length) return
   const target = entity as unknown as cds.entity, columns = columnsOf(target)
   const values = rows.map(row => columns.map(c => (row[c] ?? null) as Value))
+  if (!upsert && (cds.db as { kind?: string }).kind === 'sqlite') return insertPrepared(target, columns, values)
   await (upsert ? UPSERT : INSERT).into(target).columns(...columns).rows(values)
+}
+
+/**
+ * On SQLite, new rows go through one prepared INSERT run once per row, in the caller's transaction
+ * (plain SQL with rows of parameters, which CAP prepares once). CAP's bulk INSERT sends the rows as
+ * one JSON text that SQLite parses back and whose timestamps it canonicalizes by calling into
+ * JavaScript value by value; the write path's rows are stored form already (canonical ISO
+ * timestamps, no managed fields), so neither is needed. Booleans are SQLite's 1 and 0.
+ */
+function insertPrepared(entity: cds.entity, columns: string[], values: Value[][]) {
+  const table = entity.name.replace(/\./g, '_')
+  for (const row of values) for (let i = 0; i < row.length; i++) if (typeof row[i] === 'boolean') row[i] = Number(row[i])
+  return cds.run(`INSERT INTO ${table} (${columns}) VALUES (${columns.map(() => '?')})`, values as never)
 }
