@@ -2,7 +2,6 @@ import cds from '@sap/cds'
 import express, { type Request, type Response, type NextFunction } from 'express'
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { BODY_LIMIT } from '../lib/request-guards.ts'
 import { RETRY_AFTER_SECONDS } from '../lib/database-outage.ts'
@@ -19,8 +18,9 @@ import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
  * `$batch`, single POSTs and every other request stay in-process; so does everything when the
  * database is an in-memory SQLite, which no other connection can see.
  *
- * Configuration: `cds.router.writeWorkers`, the number of threads; default one less than the CPUs
- * (at least one); 0 writes in-process.
+ * Configuration: `cds.router.writeWorkers`, the number of threads; default 1, since writers take
+ * turns on the database's write lock anyway (SQLite's own, the WriteLocks row elsewhere), so more
+ * threads only parse and validate side by side, for a CAP runtime's memory each; 0 writes in-process.
  */
 
 const LOG = cds.log('writers')
@@ -37,7 +37,7 @@ function workersWanted(): number {
   const db = cds.env.requires.db as { kind?: string; credentials?: { url?: string; database?: string } }
   if (db.kind === 'sqlite' && [undefined, ':memory:'].includes(db.credentials?.url ?? db.credentials?.database)) return 0
   const configured = (cds.env as { router?: { writeWorkers?: number } }).router?.writeWorkers
-  return configured ?? Math.max(1, availableParallelism() - 1)
+  return configured ?? 1
 }
 
 /** The worker's script: TypeScript in the project, JavaScript in the build output (gen/srv). */
