@@ -497,6 +497,8 @@ async function windowTimes() {
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 /** Seconds of reads when idle and under load; calls of 5,000 records stored before, and the most records/s the load may reach. */
 const IDLE_S = quick ? 5 : 20, LOAD_S = quick ? 8 : 25, PREFILL = 10, LOAD_CALL = 5000, LOAD_MAX = 25_000
+/** The write load the reads are timed under: the rate at which the issue measured the stalls (about 8,000 records/s), above the target's 5,000. */
+const LOAD_RATE = 8000
 const HOT_AGENT = 'support-bot' // two ACTIVE assignments in db/data
 /** Who reads what how often, beside the router's writes. */
 const READS: Record<string, { url: string; user: string; everyMs: number }> = {
@@ -526,11 +528,16 @@ async function readsWhile<T>(server: Server, work: Promise<T>) {
 }
 
 /** Two clients sending `calls` (JSON bodies) to ingest until `seconds` are over or the calls run out. */
-async function ingestLoad(server: Server, calls: string[], seconds: number) {
+async function ingestLoad(server: Server, calls: string[], seconds: number, recordsPerSecond = Infinity) {
   const start = performance.now()
   let next = 0
   await Promise.all([1, 2].map(async () => {
-    while (next < calls.length && performance.now() - start < seconds * 1000) await post(server, '/odata/v4/router/ingest', calls[next++])
+    while (next < calls.length && performance.now() - start < seconds * 1000) {
+      // paced: a call goes out when the calls before it are due at the given rate
+      const due = start + next * LOAD_CALL / recordsPerSecond * 1000 - performance.now()
+      if (due > 0) await sleep(due)
+      await post(server, '/odata/v4/router/ingest', calls[next++])
+    }
   }))
   return { records: next * LOAD_CALL, seconds: (performance.now() - start) / 1000 }
 }
@@ -548,9 +555,9 @@ async function readsOn(mode: string, db: DB, calls: string[]) {
     await loopDelay(server)
     const [, idle] = await readsWhile(server, sleep(IDLE_S * 1000))
     const idleLoop = await loopDelay(server)
-    const [load, busy] = await readsWhile(server, ingestLoad(server, calls.slice(PREFILL), LOAD_S))
+    const [load, busy] = await readsWhile(server, ingestLoad(server, calls.slice(PREFILL), LOAD_S, LOAD_RATE))
     const busyLoop = await loopDelay(server)
-    report(`ingest, 2 clients, ${fmt(LOAD_CALL)} records a call, for ${load.seconds.toFixed(1)} s`, `${fmt(rate(load.records, load.seconds * 1000))} records/s  (target >= 5,000)`)
+    report(`ingest, 2 clients, ${fmt(LOAD_CALL)} records a call, paced at ${fmt(LOAD_RATE)}/s, for ${load.seconds.toFixed(1)} s`, `${fmt(rate(load.records, load.seconds * 1000))} records/s  (target >= 5,000)`)
     const ms = (t: number) => `${t.toFixed(1)} ms`
     Object.keys(READS).forEach((label, k) => {
       const [p50, p99] = [50, 99].map(p => [percentile(idle[k], p), percentile(busy[k], p)])
