@@ -49,6 +49,8 @@ async function launch(db: DB) {
   if (db.kind === 'postgres') await deployTo(db.credentials)
   const server = await startServer({ requires: { db } }, { CDS_PLUGIN_UI5_ACTIVE: 'false', cds_log_levels_odata: 'warn' })
   leftovers.push(server.stop)
+  // a server that ends during a measurement says why, instead of leaving the bench with "other side closed"
+  server.child.once('exit', (code, signal) => { if (code || (signal && signal !== 'SIGTERM')) console.error(`server exited (${code ?? signal}):\n${server.output.slice(-4000)}`) })
   return server
 }
 /** What the `finally` blocks clean up, for a signal (Ctrl-C), on which they do not run: servers, PostgreSQL databases. */
@@ -120,6 +122,11 @@ async function writePath(mode: string, url: string) {
   console.log(`\nwrite path, ${mode}`)
   const server = await launch(sqliteDb(url))
   const figures: Record<string, number> = {}
+  // everything the measurements send is made first: this process then has no long synchronous work
+  // between two requests, during which the server would close the idle keep-alive connections under them
+  const fresh = (name: string) => url === ':memory:' ? ':memory:' : path.join(dir, `${name}-${Date.now()}.sqlite`)
+  const entries = await inProcess(sqliteDb(fresh('entries')), 'entries'), arrays = await inProcess(sqliteDb(fresh('rows')), 'rows')
+  const next = ingestCalls(server, 2 * CALLS + WARM_UP), otlp1 = otlpExports(server)
   try {
     const posts = quick ? 800 : 3000, generic = metricsOnly(posts + 16 * WARM_UP)
     let i = 0
@@ -134,11 +141,7 @@ async function writePath(mode: string, url: string) {
     report('JSON $batch, 100 POSTs per change set', `${fmt(figures.batch)} records/s`)
 
     // ingest with one client and CAP's bulk inserts in this process take turns (see inTurns)
-    const fresh = (name: string) => url === ':memory:' ? ':memory:' : path.join(dir, `${name}-${Date.now()}.sqlite`)
-    const entries = await inProcess(sqliteDb(fresh('entries')), 'entries'), arrays = await inProcess(sqliteDb(fresh('rows')), 'rows')
-    const next = ingestCalls(server, 2 * CALLS + WARM_UP)
-    Object.assign(figures, await inTurns({ ingest1: next, otlp1: otlpExports(server), entries: entries.call, rows: arrays.call }))
-    await entries.close(); await arrays.close()
+    Object.assign(figures, await inTurns({ ingest1: next, otlp1, entries: entries.call, rows: arrays.call }))
     report(`ingest, 1 client, ${BATCH} records a call`, `${fmt(figures.ingest1)} records/s`)
     reportOtlp(figures)
     figures.ingest4 = await concurrently(4, CALLS, BATCH, next, 0)
@@ -146,7 +149,7 @@ async function writePath(mode: string, url: string) {
     report('server peak RSS', `${Math.round(peakRSS(server))} MB`)
     report('in-process INSERT.entries (CAP, same tables, no HTTP)', `${fmt(figures.entries)} records/s`)
     report('in-process INSERT.columns().rows(), as ingest writes', `${fmt(figures.rows)} records/s`)
-  } finally { await server.stop() }
+  } finally { await server.stop(); await entries.close(); await arrays.close() }
 
   figures.raw = rawSqlite(url === ':memory:' ? ':memory:' : path.join(dir, `raw-${Date.now()}.sqlite`))
   report('raw node:sqlite prepared inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
