@@ -122,11 +122,12 @@ async function writePath(mode: string, url: string) {
   console.log(`\nwrite path, ${mode}`)
   const server = await launch(sqliteDb(url))
   const figures: Record<string, number> = {}
-  // everything the measurements send is made first: this process then has no long synchronous work
-  // between two requests, during which the server would close the idle keep-alive connections under them
+  // everything the measurements send is made first, so that no long synchronous work comes between two requests
   const fresh = (name: string) => url === ':memory:' ? ':memory:' : path.join(dir, `${name}-${Date.now()}.sqlite`)
   const entries = await inProcess(sqliteDb(fresh('entries')), 'entries'), arrays = await inProcess(sqliteDb(fresh('rows')), 'rows')
   const next = ingestCalls(server, 2 * CALLS + WARM_UP), otlp1 = otlpExports(server)
+  // the server closes keep-alive connections idle for 5 s: the fetch client learns of it once this process gets to it
+  await sleep(100)
   try {
     const posts = quick ? 800 : 3000, generic = metricsOnly(posts + 16 * WARM_UP)
     let i = 0
