@@ -2,7 +2,7 @@ using { cuid, managed } from '@sap/cds/common';
 
 namespace router;
 
-// '*' stands for all agents or all models in the hourly rollups
+// '*' stands for all agents or all models in the hourly and minute rollups
 type AgentID  : String(100) @assert.format: '^([^*].*|[*].+)$' @assert.format.message: 'An agent ID cannot be "*"';
 type ModelID  : String(100) @assert.format: '^([^*].*|[*].+)$' @assert.format.message: 'A model ID cannot be "*"';
 type Score    : Double @assert.range: [0, 1] @assert.range.message: 'A score lies between 0 and 1';
@@ -128,6 +128,26 @@ entity HourlyRollups : MetricTotals {
       decisions : Integer64 default 0;
       agent     : Association to Agents on agent.ID = agent_ID;
       model     : Association to Models on model.ID = model_ID;
+}
+
+/**
+ * The minutes and the 10 seconds at the edges of windows (srv/lib/window-stats.ts), one row per period
+ * and grouping with all its groups as JSON: of a minute per pair, model, agent or everything the
+ * decisions and MetricTotals with the sketch (groupBy pair, model, agent, none), of 10 seconds per pair
+ * the decisions, counts and sums and the latencies themselves (groupBy pair). A call writes a few
+ * rows, whatever the number of pairs, and a window reads a few rows per edge.
+ */
+entity EdgeRollups {
+  key periodSeconds : Integer;
+  key groupBy       : String(5);
+  key startsAt      : Timestamp;
+      groups        : LargeString;
+}
+
+/** One row: the UTC hour from which on EdgeRollups hold every record (srv/lib/rollups.ts, markEdgeRollupsStart). */
+entity EdgeRollupsStart {
+  key ID   : String(10);
+      hour : Timestamp;
 }
 
 /** All time, per agent-model pair. */

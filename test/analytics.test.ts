@@ -1,21 +1,28 @@
 import { launch, router, analyst, admin, metric } from './support'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision } from '../srv/lib/workload'
-import { expected, groupBy, expectFigures, expectWindow } from './expected'
+import { expected, groupBy, expectFigures, expectWindow, groupKeys } from './expected'
+
+const MINUTE = 60_000, HOUR = 3600_000
 
 describe('analytics', () => {
   const { GET, POST } = launch()
   const now = Date.now()
   // 6,000 requests over the last 30 hours: the 24-hour window cuts through an hour at its start
-  const source = traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(now - 30 * 3600_000), to: new Date(now - 60_000), seed: 42 })
+  const source = traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(now - 30 * HOUR), to: new Date(now - 60_000), seed: 42 })
+  // and a burst of 3,000 in 20 minutes of a whole hour 12 hours ago, a few a second: windows cut through its minutes and seconds
+  const hour = Math.floor((now - 12 * HOUR) / HOUR) * HOUR
+  const burst = traffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(hour + 5 * MINUTE), to: new Date(hour + 25 * MINUTE), count: 3000, seed: 7 })
   const decisions: Decision[] = [], metrics: Metric[] = []
   const cost = new Map<string, number>()
 
   beforeAll(async () => {
-    for (let i = 0; i < 6; i++) {
-      const payload = batch(source, 1000)
-      decisions.push(...payload.decisions); metrics.push(...payload.metrics)
-      const { status } = await POST('/odata/v4/router/ingest', payload, router)
-      expect(status).toBe(200)
+    for (const [calls, from] of [[6, source], [3, burst]] as const) {
+      for (let i = 0; i < calls; i++) {
+        const payload = batch(from, 1000)
+        decisions.push(...payload.decisions); metrics.push(...payload.metrics)
+        const { status } = await POST('/odata/v4/router/ingest', payload, router)
+        expect(status).toBe(200)
+      }
     }
     // re-sending a batch changes nothing
     await POST('/odata/v4/router/ingest', { decisions: decisions.slice(0, 1000), metrics: metrics.slice(0, 1000) }, router)
@@ -163,6 +170,28 @@ describe('analytics', () => {
 
     test('an empty window answers no rows', async () => {
       expect(await call('2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z', 'model')).toEqual([])
+      const at = new Date(hour + 7 * MINUTE).toISOString()
+      expect(await call(at, at, 'pair')).toEqual([])
+    })
+
+    // whole hours, minutes and 10 seconds come from rollups, partial ones from shorter ones or raw rows, or as the whole less the rest
+    const at = (base: number, h: number, m: number, s = 0) => new Date(base + h * HOUR + m * MINUTE + s * 1000).toISOString()
+    const midnight = Math.floor((now - 3 * HOUR) / (24 * HOUR)) * 24 * HOUR
+    test.each([
+      ['edges inside minutes', at(hour, -2, -37, -13.25), at(hour, 1, 12, 48.5)],
+      ['edges at whole minutes', at(hour, 0, -47), at(hour, 2, 13)],
+      ['edges at whole 10 seconds', at(hour, 0, 3, 20), at(hour, 1, 58, 40)],
+      ['edges at whole hours', at(hour, -2, 0), at(hour, 1, 0)],
+      ['one edge at a whole hour, one inside a minute', at(hour, 0, 0), at(hour, 1, 29, 59.999)],
+      ['partial hours of more than half an hour', at(hour, 0, -50, -30.5), at(hour, 1, 55, 10.25)],
+      ['within one hour, most of it', at(hour, 0, 3, 12.5), at(hour, 0, 57, 3.25)],
+      ['within one hour, a little of it', at(hour, 0, 10, 5), at(hour, 0, 20, 1)],
+      ['within one minute', at(hour, 0, 7, 3.5), at(hour, 0, 7, 41.2)],
+      ['within 10 seconds', at(hour, 0, 12, 21.5), at(hour, 0, 12, 28)],
+      ['across a day boundary', at(midnight, -1, -23, -17.5), at(midnight, 2, 5, 3.125)],
+    ])('%s: every group of every grouping as brute force', async (_, from, to) => {
+      expect(metrics.filter(m => m.recordedAt >= from && m.recordedAt < to).length).toBeGreaterThan(0)
+      for (const [grouping, key] of Object.entries(groupKeys)) expectWindow(await call(from, to, grouping), metrics, from, to, key, costOf)
     })
 
     test('bad arguments get 400', async () => {

@@ -46,3 +46,11 @@ export function expectWindow(rows: Record<string, unknown>[], metrics: Metric[],
     expect(Number(row.cost)).toBeCloseTo(costOf(ms), 6)
   }
 }
+
+/** The key of a metric's group in a window grouped by model, agent, pair or not at all, as `expectWindow` takes it. */
+export const groupKeys = {
+  model: (m: Metric) => `|${m.model_ID}`,
+  agent: (m: Metric) => `${m.agent_ID}|`,
+  pair: (m: Metric) => `${m.agent_ID}|${m.model_ID}`,
+  none: () => '|',
+}

@@ -28,21 +28,25 @@ export class LatencySketch {
   private offset = 0
   count = 0
 
-  static parse(json: string | null | undefined): LatencySketch {
+  /** Reads the stored form, as text or already parsed (inside a larger JSON document). */
+  static parse(json: string | SketchJSON | null | undefined): LatencySketch {
     const sketch = new LatencySketch()
     if (!json) return sketch
-    const stored = JSON.parse(json) as SketchJSON | EarlierSketchJSON
+    const stored = typeof json === 'string' ? JSON.parse(json) as SketchJSON | EarlierSketchJSON : json
     if (!Array.isArray(stored)) { // written by an earlier version: still in databases made then
       sketch.zeros = sketch.count = stored.z ?? 0
       for (const index in stored.b) sketch.addToBucket(Number(index), stored.b[index])
       return sketch
     }
-    sketch.zeros = sketch.count = stored[0]
-    for (let i = 1, index = 0; i < stored.length; i += 2) {
-      index += stored[i]
-      sketch.addToBucket(index, stored[i + 1])
-    }
-    return sketch
+    return sketch.mergeStored(stored)
+  }
+
+  /** As `merge`, with a sketch in its stored form, without reading it into a sketch of its own first. */
+  mergeStored(stored: SketchJSON, sign: 1 | -1 = 1): this {
+    this.zeros += sign * stored[0]
+    this.count += sign * stored[0]
+    for (let i = 1, index = 0; i < stored.length; i += 2) this.addToBucket(index += stored[i], sign * stored[i + 1])
+    return this
   }
 
   add(latencyMs: number, times = 1): this {

@@ -1,8 +1,10 @@
-import { HourlyRollups, InferenceMetrics, RoutingDecisions } from '#cds-models/router'
-import { MetricTotals, ALL, type MetricFacts } from './rollups.ts'
+import { HourlyRollups, EdgeRollups, InferenceMetrics, RoutingDecisions } from '#cds-models/router'
+import {
+  MetricTotals, ALL, HOUR, EDGE_SECONDS, GROUPINGS, edgeRollupsStartTime,
+  type Grouping, type MetricFacts, type MinuteGroupJSON, type SecondsPairJSON,
+} from './rollups.ts'
 
-export const GROUPINGS = ['model', 'agent', 'pair', 'none'] as const
-export type Grouping = typeof GROUPINGS[number]
+export { GROUPINGS, type Grouping }
 
 export interface WindowGroup { agent_ID: string | null; model_ID: string | null; totals: MetricTotals }
 export interface WindowStats {
@@ -13,21 +15,24 @@ export interface WindowStats {
   activeModels: Set<string>
 }
 
-const HOUR = 3600_000
+/** `[start, end)` in epoch milliseconds, counted with `sign`: -1 takes what lies in it out of a whole period read at a longer level. */
+export interface Span { start: number; end: number; sign: number }
+
+/** The lengths of the rolled-up periods in ms, longest first: hours (HourlyRollups), minutes and 10 seconds (EdgeRollups). */
+const PERIODS = [HOUR, ...EDGE_SECONDS.map(seconds => seconds * 1000)]
 
 /**
- * Figures of the window `from <= t < to`: whole UTC hours inside it come from the hourly rollups,
- * the partial hours at its edges from the raw rows, so the result is exact whatever the volume.
- * A window that reaches past everything recorded (as the last 24 hours up to now do) takes its
- * partial last hour from the rollups too, which then hold exactly what lies before `to`.
+ * Figures of the window `from <= t < to`, exact and from a number of rows that hardly grows with the
+ * traffic per hour: whole UTC hours from the hourly rollups, whole minutes and then whole 10 seconds
+ * of what is left at the edges from the edge rollups, the rest from the raw rows (see `plan`). A
+ * window that reaches past everything recorded (as the last 24 hours up to now do) takes its partial
+ * last hour from the rollups too, which then hold exactly what lies before `to`.
  */
 export async function windowStats(from: Date, to: Date, grouping: Grouping, { withActivity = false } = {}): Promise<WindowStats> {
-  const firstHour = new Date(Math.ceil(from.getTime() / HOUR) * HOUR)
-  const endHour = new Date(Math.floor(to.getTime() / HOUR) * HOUR)
-  const lastHourWhole = to > endHour && await nothingRecordedFrom(to)
-  const rollupEnd = lastHourWhole ? new Date(endHour.getTime() + HOUR) : endHour
-  const wholeHours = firstHour < rollupEnd
-  const edges: [Date, Date][] = !wholeHours ? [[from, to]] : lastHourWhole ? [[from, firstHour]] : [[from, firstHour], [endHour, to]]
+  const hourAfter = Math.ceil(to.getTime() / HOUR) * HOUR
+  const end = hourAfter > to.getTime() && await nothingRecordedFrom(to) ? hourAfter : to.getTime()
+  // who was active cannot be taken out of a whole period again
+  const [hours, minutes, tenSeconds, raw] = plan(from.getTime(), end, { complements: !withActivity, edgesFrom: await edgeRollupsStartTime() })
 
   const groups = new Map<string, WindowGroup>()
   const groupOf = (agent_ID: string, model_ID: string) => {
@@ -40,52 +45,121 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   const stats: WindowStats = { groups: [], decisions: 0, activeAgents: new Set(), activeModels: new Set() }
   const active = (agent_ID: string, model_ID: string) => { stats.activeAgents.add(agent_ID); stats.activeModels.add(model_ID) }
 
-  if (wholeHours) {
-    const [start, end] = [firstHour.toISOString(), rollupEnd.toISOString()]
+  if (hours.length) {
     // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything
     const perAgent = grouping === 'agent' || grouping === 'pair' ? '!=' : '=', perModel = grouping === 'model' || grouping === 'pair' ? '!=' : '='
     const rollups = await SELECT.from(HourlyRollups).where([
-      { ref: ['hour'] }, '>=', { val: start }, 'and', { ref: ['hour'] }, '<', { val: end },
-      'and', { ref: ['agent_ID'] }, perAgent, { val: ALL }, 'and', { ref: ['model_ID'] }, perModel, { val: ALL },
+      within('hour', hours), 'and', { ref: ['agent_ID'] }, perAgent, { val: ALL }, 'and', { ref: ['model_ID'] }, perModel, { val: ALL },
     ] as never) as Record<string, unknown>[]
     for (const row of rollups) {
       if (withActivity) stats.decisions += Number(row.decisions ?? 0)
-      if (Number(row.requests) > 0) groupOf(row.agent_ID as string, row.model_ID as string).merge(MetricTotals.of(row))
+      if (Number(row.requests) > 0) groupOf(row.agent_ID as string, row.model_ID as string).merge(MetricTotals.of(row), signAt(hours, row.hour as string))
     }
     // who was active, from the per-agent and per-model rows
     if (withActivity) {
-      const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID')
-        .where`hour >= ${start} and hour < ${end} and ((agent_ID != ${ALL} and model_ID = ${ALL}) or (agent_ID = ${ALL} and model_ID != ${ALL}))` as
-        { agent_ID: string; model_ID: string }[]
+      const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID').where([
+        within('hour', hours), 'and', { xpr: [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }] },
+      ] as never) as { agent_ID: string; model_ID: string }[]
       for (const { agent_ID, model_ID } of activity) {
-        if (agent_ID === ALL) stats.activeModels.add(model_ID)
-        else stats.activeAgents.add(agent_ID)
+        if (agent_ID !== ALL) stats.activeAgents.add(agent_ID)
+        if (model_ID !== ALL) stats.activeModels.add(model_ID)
       }
     }
   }
-  for (const [a, b] of edges) {
-    if (a >= b) continue
-    const [start, end] = [a.toISOString(), b.toISOString()]
+  if (minutes.length || tenSeconds.length) {
+    // the minutes of the grouping (and of models and agents, for who was active); 10 seconds are per pair
+    const groupings = withActivity ? [...new Set([grouping, 'model', 'agent'])] : [grouping]
+    const periods = ([[EDGE_SECONDS[0], minutes, groupings], [EDGE_SECONDS[1], tenSeconds, ['pair']]] as const).filter(([, spans]) => spans.length)
+    const rows = await SELECT.from(EdgeRollups).columns('periodSeconds', 'groupBy', 'startsAt', 'groups').where([{
+      xpr: periods.flatMap(([seconds, spans, groupBy], i) => [...i ? ['or'] : [], { xpr: [
+        { ref: ['periodSeconds'] }, '=', { val: seconds }, 'and', { ref: ['groupBy'] }, 'in', { list: groupBy.map(val => ({ val })) }, 'and', within('startsAt', spans),
+      ] }]),
+    }] as never) as { periodSeconds: number; groupBy: Grouping; startsAt: string; groups: string }[]
+    for (const row of rows) {
+      if (row.periodSeconds !== EDGE_SECONDS[0]) {
+        const sign = signAt(tenSeconds, row.startsAt)
+        for (const pair of JSON.parse(row.groups) as SecondsPairJSON[]) {
+          if (withActivity) { active(pair[0], pair[1]); stats.decisions += pair[2] }
+          groupOf(pair[0], pair[1]).mergeSeconds(pair, sign)
+        }
+        continue
+      }
+      const sign = signAt(minutes, row.startsAt)
+      for (const [agent_ID, model_ID, decisions, totals] of JSON.parse(row.groups) as MinuteGroupJSON[]) {
+        if (withActivity && row.groupBy === 'model') stats.activeModels.add(model_ID)
+        if (withActivity && row.groupBy === 'agent') stats.activeAgents.add(agent_ID)
+        if (row.groupBy !== grouping) continue
+        if (withActivity) stats.decisions += decisions
+        if (totals[0] > 0) groupOf(agent_ID, model_ID).mergeJSON(totals, sign)
+      }
+    }
+  }
+  if (raw.length) {
     const metrics = await SELECT.from(InferenceMetrics)
       .columns('agent_ID', 'model_ID', 'latencyMs', 'success', 'inputTokens', 'outputTokens', 'cost', 'recordedAt')
-      .where`recordedAt >= ${start} and recordedAt < ${end}` as MetricFacts[]
+      .where([within('recordedAt', raw)] as never) as MetricFacts[]
     for (const m of metrics) {
       active(m.agent_ID, m.model_ID)
-      groupOf(m.agent_ID, m.model_ID).add({ ...m, cost: Number(m.cost ?? 0), latencyMs: Number(m.latencyMs) })
+      groupOf(m.agent_ID, m.model_ID).add({ ...m, cost: Number(m.cost ?? 0), latencyMs: Number(m.latencyMs) }, signAt(raw, m.recordedAt))
     }
-    if (!withActivity) continue
-    const decisions = await SELECT.from(RoutingDecisions).columns('agent_ID', 'model_ID').where`decidedAt >= ${start} and decidedAt < ${end}` as
-      { agent_ID: string; model_ID: string }[]
-    for (const d of decisions) active(d.agent_ID, d.model_ID)
-    stats.decisions += decisions.length
+    if (withActivity) {
+      const decisions = await SELECT.from(RoutingDecisions).columns('agent_ID', 'model_ID').where([within('decidedAt', raw)] as never) as
+        { agent_ID: string; model_ID: string }[]
+      for (const d of decisions) active(d.agent_ID, d.model_ID)
+      stats.decisions += decisions.length
+    }
   }
-  stats.groups = [...groups.values()]
+  // a group seen only in what was taken out again is not in the window
+  stats.groups = [...groups.values()].filter(group => group.totals.requests > 0)
   return stats
 }
+
+/**
+ * How to read `[start, end)`: per level of PERIODS, and last of the raw rows, the spans to read there.
+ * Whole periods come from their level; a partial one from the shorter levels, or, where it covers
+ * more than half of its period and `complements` may be taken out, as the whole period less the
+ * rest: an edge so reads at most half a period's worth of each shorter level. Before `edgesFrom`
+ * (a whole hour), partial hours come from the raw rows.
+ */
+export function plan(start: number, end: number, { complements = true, edgesFrom = 0 } = {}): Span[][] {
+  const levels: Span[][] = [...PERIODS.map(() => []), []], raw = levels[PERIODS.length]
+  const cover = (start: number, end: number, sign: number, level: number): void => {
+    const ms = level && start < edgesFrom ? undefined : PERIODS[level]
+    if (!ms) { raw.push({ start, end, sign }); return }
+    const partial = (start: number, end: number) => {
+      if (start >= end) return
+      if (!complements || end - start <= ms / 2) { cover(start, end, sign, level + 1); return }
+      const period = Math.floor(start / ms) * ms
+      levels[level].push({ start: period, end: period + ms, sign })
+      if (period < start) cover(period, start, -sign, level + 1)
+      if (end < period + ms) cover(end, period + ms, -sign, level + 1)
+    }
+    const first = Math.ceil(start / ms) * ms, last = Math.floor(end / ms) * ms
+    if (first > last) { partial(start, end); return }
+    if (first < last) levels[level].push({ start: first, end: last, sign })
+    partial(start, first)
+    partial(last, end)
+  }
+  const split = Math.min(Math.max(start, edgesFrom), end)
+  if (start < split) cover(start, split, 1, 0)
+  if (split < end) cover(split, end, 1, 0)
+  return levels
+}
+
+/** The sign of the span that a period's start or a record's time lies in. */
+const signAt = (spans: Span[], timestamp: string) => {
+  const t = new Date(timestamp).getTime()
+  return spans.find(span => span.start <= t && t < span.end)!.sign as 1 | -1
+}
+
+/** `column` lies in one of the spans. */
+const within = (column: string, spans: Span[]) => ({
+  xpr: spans.flatMap(({ start, end }, i) => [...i ? ['or'] : [],
+    { xpr: [{ ref: [column] }, '>=', { val: new Date(start).toISOString() }, 'and', { ref: [column] }, '<', { val: new Date(end).toISOString() }] }]),
+})
 
 async function nothingRecordedFrom(to: Date) {
   const t = to.toISOString()
   return !await SELECT.one.from(InferenceMetrics).columns('ID').where`recordedAt >= ${t}`
     && !await SELECT.one.from(RoutingDecisions).columns('ID').where`decidedAt >= ${t}`
 }
-
