@@ -191,6 +191,11 @@ function answerFailure(codec: OtlpCodec) {
       res.set('Retry-After', String(RETRY_AFTER_SECONDS))
       return fail(codec, req, res, 503, `The database is not available at the moment; retry in ${RETRY_AFTER_SECONDS} seconds`)
     }
+    if (status === 503) { // a write worker that ended with the export open: it is replaced, and exporters retry
+      const { retryAfter = RETRY_AFTER_SECONDS, message } = err as { retryAfter?: number; message: string }
+      res.set('Retry-After', String(retryAfter))
+      return fail(codec, req, res, 503, message)
+    }
     LOG.error('OTLP export failed:', err)
     return fail(codec, req, res, 500, 'The spans could not be stored')
   }

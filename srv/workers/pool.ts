@@ -69,7 +69,7 @@ function start(workerData: object): Promise<Writer> {
     })
     thread.once('exit', code => {
       // its open calls may or may not have committed; ingest is idempotent, so the router retries them safely
-      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, code: '503', message: RESTARTING } })
+      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, code: '503', message: RESTARTING, retryAfter: RETRY_AFTER_SECONDS } })
       const i = writers.indexOf(writer)
       if (i < 0) return // stopped, or never started
       if (code !== 0) LOG.error(`write worker exited with ${code}`)
@@ -136,7 +136,11 @@ export function offloadIngest(req: Request, res: Response, next: NextFunction) {
   const router = cds.services.RouterService as cds.Service & { path?: string } | undefined
   const adapter = router && req.baseUrl === router.path && adapterOf(router)
   if (!adapter) return next()
-  const failed = (err: unknown) => adapter.error(err, req, res, next)
+  const failed = (err: unknown) => {
+    const { retryAfter } = err as { retryAfter?: number }
+    if (retryAfter) res.set('Retry-After', String(retryAfter))
+    adapter.error(err, req, res, next)
+  }
   const who = caller()
   try {
     (adapter.authorize ?? ((_req, _res, ok: NextFunction) => ok()))(req, res, err => err ? next(err) : readBody(req, res, err => {
