@@ -25,11 +25,12 @@ import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
 
 const LOG = cds.log('writers')
 
-/** Where a worker's answer goes. */
-interface Waiting { resolve(answer: WriteAnswer): void }
-interface Writer { thread: Worker; waiting: Map<number, Waiting> }
+/** A worker thread and, by job, where the answers of its open calls go. */
+interface Writer { thread: Worker; waiting: Map<number, (answer: WriteAnswer) => void> }
 
+/** The workers that take calls: a worker that ended leaves at once, its successor joins once it can write. */
 let writers: Writer[] = []
+let stopping = false
 let nextJob = 0
 
 /** Number of write workers the configuration asks for (none for an in-memory SQLite). */
@@ -47,6 +48,7 @@ const script = () => ['writer.js', 'writer.ts'].map(f => path.join(cds.root, 'sr
 export async function startWriteWorkers() {
   const count = workersWanted()
   if (!count) return
+  stopping = false
   // the configuration as this process resolved it, including what a test or a profile set in code
   const workerData = { root: cds.root, db: JSON.parse(JSON.stringify(cds.env.requires.db)) }
   writers = await Promise.all(Array.from({ length: count }, () => start(workerData)))
@@ -60,7 +62,7 @@ function start(workerData: object): Promise<Writer> {
     const writer: Writer = { thread, waiting: new Map() }
     thread.on('message', (message: WriteAnswer | { ready: true }) => {
       if ('ready' in message) return resolve(writer)
-      writer.waiting.get(message.id)?.resolve(message)
+      writer.waiting.get(message.id)?.(message)
       writer.waiting.delete(message.id)
     })
     thread.once('error', err => {
@@ -69,11 +71,15 @@ function start(workerData: object): Promise<Writer> {
     })
     thread.once('exit', code => {
       // its open calls may or may not have committed; ingest is idempotent, so the router retries them safely
-      for (const [id, { resolve: answer }] of writer.waiting) answer({ id, error: { status: 503, code: '503', message: RESTARTING, retryAfter: RETRY_AFTER_SECONDS } })
+      for (const [id, answer] of writer.waiting) answer({ id, error: { status: 503, code: '503', message: RESTARTING, retryAfter: RETRY_AFTER_SECONDS } })
       const i = writers.indexOf(writer)
       if (i < 0) return // stopped, or never started
+      // no call may go to a thread that is gone; with no worker left, calls run in-process meanwhile
+      writers.splice(i, 1)
       if (code !== 0) LOG.error(`write worker exited with ${code}`)
-      start(workerData).then(fresh => { writers[i] = fresh }, err => LOG.error('cannot restart a write worker:', err))
+      start(workerData).then(
+        fresh => { if (stopping) void fresh.thread.terminate(); else writers.push(fresh) },
+        err => LOG.error('cannot restart a write worker:', err))
     })
   })
 }
@@ -84,9 +90,10 @@ const RESTARTING = `The write path restarts; retry in ${RETRY_AFTER_SECONDS} sec
 const DRAIN_MS = 10_000
 
 export async function stopWriteWorkers() {
-  const stopping = writers
+  const running = writers
+  stopping = true
   writers = [] // later calls run in-process while the server closes
-  await Promise.all(stopping.map(async writer => {
+  await Promise.all(running.map(async writer => {
     for (const until = Date.now() + DRAIN_MS; writer.waiting.size && Date.now() < until;) await new Promise(r => setTimeout(r, 20))
     await writer.thread.terminate()
   }))
@@ -108,7 +115,7 @@ export function caller(): Pick<WriteJob, 'user' | 'tenant' | 'locale'> {
 export function runInWriter(job: Omit<WriteJob, 'id' | 'body'> & { body: Buffer }): Promise<WriteAnswer> {
   const writer = leastBusy(), id = nextJob++, body = new Uint8Array(job.body).buffer
   return new Promise(resolve => {
-    writer.waiting.set(id, { resolve })
+    writer.waiting.set(id, resolve)
     writer.thread.postMessage({ ...job, body, id }, [body])
   })
 }
