@@ -172,3 +172,63 @@ export function planWindow(start: number, end: number, rollupsFrom: number): { h
 
 /** The sign of the span a time lies in; spans of one plan do not overlap. */
 export const signAt = (spans: Span[], t: number): 1 | -1 | 0 => spans.find(span => span.start <= t && t < span.end)?.sign ?? 0
+
+/** A strategy's decisions in a window and the metrics of them, whenever recorded. */
+export interface StrategyOutcomes extends Outcomes {
+  strategy: string; decisions: number; fallbacks: number; latencySumMs: number; cost: number; p95LatencyMs: number | null
+}
+
+const byName = <T extends { strategy: string }>(a: T, b: T) => a.strategy < b.strategy ? -1 : a.strategy > b.strategy ? 1 : 0
+
+/** The rows of `strategyComparison`, by strategy name: rates with their Wilson interval, and the p-value against the best. */
+export function compareStrategies(outcomes: StrategyOutcomes[]) {
+  const best = bestStrategy(outcomes)
+  return outcomes.map(o => {
+    const interval = wilsonInterval(o.successes, o.requests), per = (sum: number) => o.requests ? sum / o.requests : null
+    return {
+      strategy: o.strategy, decisions: o.decisions, fallbacks: o.fallbacks, requests: o.requests, successes: o.successes,
+      successRate: per(o.successes), successRateLow: interval?.low ?? null, successRateHigh: interval?.high ?? null,
+      avgLatencyMs: per(o.latencySumMs), p95LatencyMs: o.p95LatencyMs, costPerRequest: per(o.cost),
+      pValueVsBest: !best || o === best ? null : twoProportionPValue(o.successes, o.requests, best.successes, best.requests),
+    }
+  }).sort(byName)
+}
+
+/** The decisions of a window whose score falls in one bucket, and the metrics of them. */
+export interface BucketOutcomes extends Outcomes { bucket: number; decisions: number; scoreSum: number; latencySumMs: number; cost: number }
+
+/** The rows of `scoreCalibration`, by bucket: buckets with decisions only. */
+export function calibrationRows(buckets: BucketOutcomes[]) {
+  return buckets.filter(b => b.decisions > 0).sort((a, b) => a.bucket - b.bucket).map(b => {
+    const per = (sum: number) => b.requests ? sum / b.requests : null
+    return {
+      bucket: b.bucket, scoreFrom: b.bucket / 10, scoreTo: (b.bucket + 1) / 10, decisions: b.decisions, meanScore: b.scoreSum / b.decisions,
+      requests: b.requests, successes: b.successes, successRate: per(b.successes), avgLatencyMs: per(b.latencySumMs), costPerRequest: per(b.cost),
+    }
+  })
+}
+
+/** Decisions of a strategy and agent that chose the same model among the same other candidates. */
+export interface Choice { strategy: string; agent_ID: string; model_ID: string; others: string[]; decisions: number }
+
+/** The rows of `candidateRegret`, by strategy name; `figures` gives the metrics of an agent on a model recorded in the window. */
+export function regretRows(choices: Choice[], figures: (agent_ID: string, model_ID: string) => PairFigures | undefined, minRequests: number) {
+  const strategies = new Map<string, { strategy: string; decisions: number; evaluated: number; betterAvailable: number; regret: number; saving: number }>()
+  for (const c of choices) {
+    let s = strategies.get(c.strategy)
+    if (!s) strategies.set(c.strategy, s = { strategy: c.strategy, decisions: 0, evaluated: 0, betterAvailable: 0, regret: 0, saving: 0 })
+    s.decisions += c.decisions
+    const judged = judgeDecision(c.model_ID, c.others, model_ID => figures(c.agent_ID, model_ID), minRequests)
+    if (!judged) continue
+    s.evaluated += c.decisions
+    if (judged.betterAvailable) s.betterAvailable += c.decisions
+    s.regret += c.decisions * judged.successRegret
+    s.saving += c.decisions * judged.costSaving
+  }
+  return [...strategies.values()].filter(s => s.decisions > 0).sort(byName).map(s => ({
+    strategy: s.strategy, decisions: s.decisions, evaluated: s.evaluated, betterAvailable: s.betterAvailable,
+    betterAvailableRate: s.evaluated ? s.betterAvailable / s.evaluated : null,
+    successRegret: s.evaluated ? s.regret / s.evaluated : null,
+    costSavingPerRequest: s.evaluated ? s.saving / s.evaluated : null,
+  }))
+}

@@ -2,6 +2,7 @@ import { Agents, Models, RoutingDecisions, DecisionCandidates, InferenceMetrics 
 import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#cds-models/RouterService'
 import { writeAll } from './bulk.ts'
 import { addToRollups, writeInTurn, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
+import { addToQualityRollups, type DecisionQualityFacts, type MetricQualityFacts } from '../data/quality-rollups.ts'
 
 /** Most records (decisions plus metrics) one call of the write path may carry: `ingest`'s limit, and the size of OTLP's writes. */
 export const MAX_RECORDS_PER_CALL = 5000
@@ -41,6 +42,8 @@ async function store(decisions: RoutingDecisionInput[], metrics: InferenceMetric
     recordedAt: timestamp(m.recordedAt, now),
   }))
 
+  // before the rows are stored: it joins them with the decisions and metrics of earlier calls
+  await addToQualityRollups(decisionRows as DecisionQualityFacts[], candidateRows as { decision_ID: string; model_ID: string }[], metricRows as MetricQualityFacts[])
   await writeAll(RoutingDecisions, decisionRows)
   await writeAll(DecisionCandidates, candidateRows)
   await writeAll(InferenceMetrics, metricRows)

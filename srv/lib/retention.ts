@@ -1,5 +1,6 @@
 import { RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
 import { hourOf, writeInTurn, removeFromRollups } from './rollups.ts'
+import { removeFromQualityRollups } from '../data/quality-rollups.ts'
 
 /**
  * Deletes decisions (with their candidates) and metrics before `before`, rounded down to a whole
@@ -11,6 +12,7 @@ export function purge(before: Date) {
 
 async function deleteBefore(cutoff: string) {
   await removeFromRollups(cutoff)
+  await removeFromQualityRollups(cutoff)
   await DELETE.from(DecisionCandidates).where({ decision_ID: { in: SELECT('ID').from(RoutingDecisions).where`decidedAt < ${cutoff}` } })
   const decisions = await DELETE.from(RoutingDecisions).where`decidedAt < ${cutoff}` as unknown as number
   const metrics = await DELETE.from(InferenceMetrics).where`recordedAt < ${cutoff}` as unknown as number

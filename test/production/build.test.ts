@@ -94,6 +94,7 @@ describe('npm run build: HANA artifacts in gen/db', () => {
     })
     expect(parsed.map(({ table, columns }) => `${table}(${columns})`).sort()).toEqual([
       'router_InferenceMetrics(agent_ID,model_ID)',
+      'router_InferenceMetrics(decision_ID)',
       'router_InferenceMetrics(recordedAt)',
       'router_RoutingDecisions(decidedAt)',
     ])
