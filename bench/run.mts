@@ -13,6 +13,9 @@
  *                edges at 2,000, 60,000 and 1,000,000 records an hour (`--windows`: only these)
  *   reads        the router's hot read and the analysts' reads, p50 and p99 idle and while two clients ingest, and
  *                the server's event-loop delay (its /health): SQLite file and PostgreSQL (`--reads`: only these)
+ *   quality      strategyComparison, scoreCalibration and candidateRegret over the last day, the last week and a
+ *                window with partial hours, at 10,000 and at 1,000,000 stored decisions of strategies of different
+ *                quality (`--quality`: only these; the scale section times them too, on its traffic)
  *
  * Each PostgreSQL measurement (127.0.0.1:5432, user postgres) works on a database of its own, created and dropped.
  */
@@ -24,7 +27,7 @@ import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { startServer, basic } from '../test/server-process.ts'
 import { postgres, deployTo, deployModel } from '../test/postgres.ts'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
+import { traffic, routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
 import { INDEXES, createIndexes } from '../srv/lib/indexes.ts'
 import { diag, DiagLogLevel } from '@opentelemetry/api'
 import { tracing, exporterTo, exportSpans, routerSpans } from '../test/otlp-client.ts'
@@ -395,7 +398,58 @@ async function analyticsTimes(server: Server) {
     'Summary24h as raw scan': await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/${sums}`, 5),
     "performance(last 24 h, groupBy='pair')": await timeGET(server, `${A}/performance(${window},groupBy='pair')`),
     "performance(groupBy='pair') as raw scan": await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/groupby((agent_ID,model_ID),${sums})`, 5),
+    ...await qualityTimes(server, ['last 24 h']),
   }
+}
+
+/** The windows the Routing Quality page asks for (the last day and week up to now) and one whose edges fall inside hours. */
+function qualityWindows(): Record<string, string> {
+  const hour = 3600_000, now = Date.now(), span = (from: number, to: number) => `from=${new Date(from).toISOString()},to=${new Date(to).toISOString()}`
+  return { 'last 24 h': span(now - 24 * hour, now), 'last 7 days': span(now - 7 * 24 * hour, now), '20.5 to 2.25 h ago': span(now - 20.5 * hour, now - 2.25 * hour) }
+}
+
+/** Median answer times of the routing-quality functions over the given windows (qualityWindows). */
+async function qualityTimes(server: Server, windows = Object.keys(qualityWindows())) {
+  const A = '/odata/v4/analytics', times: Record<string, number> = {}
+  for (const [label, window] of Object.entries(qualityWindows()).filter(([label]) => windows.includes(label)))
+    for (const fn of ['strategyComparison', 'scoreCalibration', 'candidateRegret']) times[`${fn}(${label})`] = await timeGET(server, `${A}/${fn}(${window})`)
+  return times
+}
+
+/**
+ * `--quality`: routing quality as stored decisions grow. A router whose strategies differ in quality
+ * (routedTraffic) decided 10,000 times in the last 24 hours; the functions are timed, then history of
+ * the same rate is backfilled 99 days back, oldest first, up to 1,000,000 decisions with a metric each,
+ * and they are timed again: the windows hold the same decisions in both, so the ratio is the cost of volume
+ * (the last 7 days, which hold history only then, are timed at the end alone).
+ */
+async function qualityScale() {
+  const day = 86400_000, now = Date.now(), recent = 10_000, total = quick ? 100_000 : 1_000_000
+  console.log(`\nrouting quality, SQLite file (WAL): ${fmt(recent)} decisions of the last 24 h, then history back to ${total / recent} days ago up to ${fmt(total)} decisions, a metric each`)
+  const server = await launch(sqliteDb(path.join(dir, 'quality.sqlite')))
+  try {
+    let stored = 0
+    const fill = async (from: number, to: number, count: number, seed: number) => {
+      const gen = routedTraffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(from), to: new Date(to), count, seed })
+      let left = Math.ceil(count / 2500)
+      await Promise.all([1, 2].map(async () => {
+        while (left-- > 0) {
+          await post(server, '/odata/v4/router/ingest', batch(gen, 2500))
+          if ((stored += 2500) % 200_000 === 0) console.log(`    ${fmt(stored)} decisions stored, server peak RSS ${Math.round(peakRSS(server))} MB`)
+        }
+      }))
+    }
+    await fill(now - day, now, recent, 1)
+    const small = await qualityTimes(server, ['last 24 h', '20.5 to 2.25 h ago'])
+    const start = performance.now()
+    await fill(now - (total / recent) * day, now - day, total - recent, 2)
+    report(`ingest of ${fmt(total - recent)} decisions and their metrics`, `${fmt(rate(2 * (total - recent), performance.now() - start))} records/s`)
+    const large = await qualityTimes(server)
+    console.log(`\nrouting quality, median answer time over HTTP: ${fmt(recent)} -> ${fmt(total)} stored decisions (the windows hold the same in both)`)
+    for (const key of Object.keys(large)) report(key, small[key]
+      ? `${small[key].toFixed(1)} ms -> ${large[key].toFixed(1)} ms  (${(large[key] / small[key]).toFixed(2)}x; target <= 1.5x and < 100 ms)`
+      : `${large[key].toFixed(1)} ms  (7 days of history: ${fmt(7 * recent)} decisions; target < 100 ms)`)
+  } finally { await server.stop() }
 }
 
 /**
@@ -586,6 +640,7 @@ const ALONE: Record<string, [string, () => Promise<void>]> = {
   '--otlp': ['OTLP beside ingest', otlpBesideIngest],
   '--windows': ['window answer times', windowTimes],
   '--reads': ['reads under write load', readsUnderWriteLoad],
+  '--quality': ['routing quality', qualityScale],
 }
 const alone = Object.keys(ALONE).find(flag => process.argv.includes(flag))
 try {
@@ -598,6 +653,7 @@ try {
     await scale('v7', 2 * scaleMetrics)
     await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
     await windowTimes()
+    await qualityScale()
     await readsUnderWriteLoad()
     console.log('\nthe physical limit as the file grows')
     // synchronous for a minute each: after the server's measurements, whose sockets they would starve
