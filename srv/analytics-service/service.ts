@@ -1,7 +1,7 @@
 import cds from '@sap/cds'
 import { Summary24h_, performance } from '#cds-models/AnalyticsService'
-import { windowStats, GROUPINGS, type Grouping } from '../lib/window-stats.ts'
-import { roundUSD } from '../lib/rollups.ts'
+import { windowStats, GROUPINGS, type Grouping } from '../data/window-stats.ts'
+import { roundUSD } from '../domain/metric-totals.ts'
 
 const DAY = 24 * 3600_000
 

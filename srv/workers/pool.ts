@@ -3,8 +3,8 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { BODY_LIMIT } from '../lib/request-guards.ts'
-import { RETRY_AFTER_SECONDS } from '../lib/database-outage.ts'
+import { BODY_LIMIT } from '../http/request-guards.ts'
+import { RETRY_AFTER_SECONDS } from '../data/database-outage.ts'
 import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
 
 /**

@@ -1,7 +1,7 @@
 import cds from '@sap/cds'
 import { parentPort, workerData } from 'node:worker_threads'
-import { applyServiceRules } from '../lib/service-rules.ts'
-import { surviveDatabaseOutages } from '../lib/database-outage.ts'
+import { applyServiceRules } from '../service-rules/service-rules.ts'
+import { surviveDatabaseOutages } from '../data/database-outage.ts'
 import { exportSpans, loadCodec } from '../otlp/receiver.ts'
 import type { Encoding } from '../otlp/codec.ts'
 

@@ -22,12 +22,12 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { startServer, basic } from '../test/server-process.ts'
-import { postgres, deployTo, deployModel } from '../test/postgres.ts'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
-import { INDEXES, createIndexes } from '../srv/lib/indexes.ts'
+import { startServer, basic } from './server-process.ts'
+import { postgres, deployTo, deployModel } from './postgres.ts'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
+import { INDEXES, createIndexes } from '../srv/data/indexes.ts'
 import { diag, DiagLogLevel } from '@opentelemetry/api'
-import { tracing, exporterTo, exportSpans, routerSpans } from '../test/otlp-client.ts'
+import { tracing, exporterTo, exportSpans, routerSpans } from './otlp-client.ts'
 
 const quick = process.argv.includes('--quick')
 cds.log('deploy', 'warn') // deployments into fresh PostgreSQL databases go unreported
