@@ -4,7 +4,7 @@ import {
   type MetricFacts, type DecisionFacts, type MinuteGroupJSON, type SecondsPairJSON,
 } from '../domain/metric-totals.ts'
 import { markEdgeRollupsStart } from './edge-rollups-start.ts'
-import { writeAll } from './bulk.ts'
+import { writeAll, readWhereIn } from './bulk.ts'
 
 interface StrategyTotals { decisions: number; scoredDecisions: number; scoreSum: number; fallbacks: number }
 
@@ -214,10 +214,10 @@ async function upsertMerged<T>(
 ) {
   if (!groups.size) return
   const keys = [...groups.values()].map(g => g.key)
-  const where: Record<string, { in: unknown[] }> = {}
-  keyColumns.forEach((column, i) => { where[column] = { in: [...new Set(keys.map(k => k[i]))].map(k => keyValue(column, k)) } })
+  const where: Record<string, unknown[]> = {}
+  keyColumns.forEach((column, i) => { where[column] = [...new Set(keys.map(k => k[i]))].map(k => keyValue(column, k)) })
   const stored = new Map<string, Record<string, unknown>>()
-  for (const row of await SELECT.from(entity).where(where) as Record<string, unknown>[])
+  for (const row of await readWhereIn(entity, where))
     stored.set(keyColumns.map(c => c in PERIOD_STARTS ? new Date(row[c] as string).getTime() : row[c]).join('\u0000'), row)
   const added: Record<string, unknown>[] = [], changed: Record<string, unknown>[] = []
   for (const [id, { key, delta }] of groups) {
