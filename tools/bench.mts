@@ -7,6 +7,7 @@
  *                OTLP/HTTP export of the OpenTelemetry SDK with the same records (1 client; `--otlp`: only ingest and this),
  *                in-process INSERT.entries, raw node:sqlite prepared inserts: SQLite file (WAL) and in-memory;
  *                on PostgreSQL ingest (1 client), in-process INSERT.columns().rows() and raw prepared multi-row pg inserts
+ *                (`--write`: only the SQLite file and PostgreSQL)
  *   scale        ingest up to 1,000,000 stored metrics on the SQLite file: rate, server peak RSS,
  *                analytics answer times at 10,000 and at 1,000,000 metrics beside raw-table scans
  *   windows      answer times of every view and of windows with partial hours and minutes at their
@@ -587,6 +588,10 @@ const ALONE: Record<string, [string, () => Promise<void>]> = {
   '--otlp': ['OTLP beside ingest', otlpBesideIngest],
   '--windows': ['window answer times', windowTimes],
   '--reads': ['reads under write load', readsUnderWriteLoad],
+  '--write': ['write path', async () => {
+    await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
+    await writePathPostgres()
+  }],
 }
 const alone = Object.keys(ALONE).find(flag => process.argv.includes(flag))
 try {
