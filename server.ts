@@ -1,12 +1,13 @@
 import cds from '@sap/cds'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { Application, Request, Response, NextFunction } from 'express'
+import type { Application, Request, Response } from 'express'
 import { Agents } from '#cds-models/router'
-import { installRequestGuards } from './srv/lib/request-guards.ts'
-import { createIndexes } from './srv/lib/indexes.ts'
-import { installSecurityHeaders } from './srv/lib/security-headers.ts'
-import { surviveDatabaseOutages } from './srv/lib/database-outage.ts'
-import { applyServiceRules } from './srv/lib/service-rules.ts'
+import { installRequestGuards } from './srv/http/request-guards.ts'
+import { createIndexes } from './srv/data/indexes.ts'
+import { installSecurityHeaders } from './srv/http/security-headers.ts'
+import { surviveDatabaseOutages } from './srv/data/database-outage.ts'
+import { applyServiceRules } from './srv/service-rules/service-rules.ts'
+import { recomputeWithoutETag } from './srv/data/assignment-metrics.ts'
 import { installOtlpReceiver } from './srv/otlp/receiver.ts'
 import { offloadIngest, startWriteWorkers } from './srv/workers/pool.ts'
 
@@ -17,7 +18,7 @@ cds.on('bootstrap', (app: Application) => {
   installSecurityHeaders(app)
   surviveDatabaseOutages()
   installRequestGuards(app)
-  app.post(/[./]updateMetrics$/, recomputeWithoutETag) // qualified or not (OData 4.01 Part 1 §13.2.1 item 9.5)
+  app.post(/[./]updateMetrics$/, recomputeWithoutETag) // srv/data/assignment-metrics.ts
   installOtlpReceiver(app) // POST /otlp/v1/traces: OpenTelemetry spans in (srv/otlp)
   // CAP's own /health answers UP without the database; ours asks it, and tells how long requests waited for the event loop
   const loopDelay = eventLoopDelay()
@@ -52,14 +53,6 @@ function eventLoopDelay(resolution = 10) {
   }
 }
 
-/**
- * `updateMetrics` only derives an assignment's figures from stored metrics and overwrites no one's
- * edit, so unlike other writes of an ETag entity it needs no If-Match: a call without one counts as `*`.
- */
-function recomputeWithoutETag(req: Request, _res: Response, next: NextFunction) {
-  req.headers['if-match'] ??= '*'
-  next()
-}
 
 /** cds.deploy, which @cap-js/cds-types does not declare. */
 interface Deploy {

@@ -109,7 +109,7 @@ aspect MetricTotals {
   inputTokens   : Integer64 default 0;
   outputTokens  : Integer64 default 0;
   cost          : USD default 0;
-  /** Log-bucketed latency counts (srv/lib/latency-sketch.ts), JSON. */
+  /** Log-bucketed latency counts (srv/domain/latency-sketch.ts), JSON. */
   latencySketch : LargeString;
 }
 
@@ -131,7 +131,7 @@ entity HourlyRollups : MetricTotals {
 }
 
 /**
- * The minutes and the 10 seconds at the edges of windows (srv/lib/window-stats.ts), one row per period
+ * The minutes and the 10 seconds at the edges of windows (srv/data/window-stats.ts), one row per period
  * and grouping with all its groups as JSON: of a minute per pair, model, agent or everything the
  * decisions and MetricTotals with the sketch (groupBy pair, model, agent, none), of 10 seconds per pair
  * the decisions, counts and sums and the latencies themselves (groupBy pair). A call writes a few
@@ -144,7 +144,7 @@ entity EdgeRollups {
       groups        : LargeString;
 }
 
-/** One row: the UTC hour from which on EdgeRollups hold every record (srv/lib/rollups.ts, markEdgeRollupsStart). */
+/** One row: the UTC hour from which on EdgeRollups hold every record (srv/data/edge-rollups-start.ts). */
 entity EdgeRollupsStart {
   key ID   : String(10);
       hour : Timestamp;

@@ -1,5 +1,5 @@
 import { launch, router, analyst, admin, metric } from './support'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision } from '../srv/lib/workload'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision } from '../tools/workload'
 import { expected, groupBy, expectFigures, expectWindow, groupKeys } from './expected'
 
 const MINUTE = 60_000, HOUR = 3600_000

@@ -10,7 +10,7 @@ import {
 } from '@sap-cloud-sdk/odata-v4'
 import { launch, root, admin } from './support'
 import { expected, groupBy, expectFigures } from './expected'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision, type SimulatedModel } from '../srv/lib/workload'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric, type Decision, type SimulatedModel } from '../tools/workload'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the clients are generated while the test runs, typed only in their own .ts
 type Generated = any

@@ -1,4 +1,4 @@
-import type { Metric } from '../srv/lib/workload'
+import type { Metric } from '../tools/workload'
 
 /** Exact figures of a set of metrics, computed by brute force. */
 export function expected(metrics: Metric[]) {

@@ -1,6 +1,6 @@
 import cds from '@sap/cds'
 import { launch, router, analyst, decision, metric } from './support'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../srv/lib/workload'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../tools/workload'
 
 describe('ingest', () => {
   const { GET, POST } = launch()

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { startServer, basic } from './server-process'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric, type SimulatedModel } from '../srv/lib/workload'
+import { startServer, basic } from '../tools/server-process'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric, type SimulatedModel } from '../tools/workload'
 import { expected, groupBy, expectFigures, expectWindow } from './expected'
-import { postgres, onPostgres, deployTo } from './postgres'
+import { postgres, onPostgres, deployTo } from '../tools/postgres'
 
 /**
  * Several gateway instances on one PostgreSQL database, as on BTP with more than one instance:
@@ -52,7 +52,7 @@ describeWithPostgres('two instances on one PostgreSQL database', () => {
   beforeAll(async () => {
     await onPostgres(db => db.run(`CREATE SCHEMA "${schema}"`))
     await deployTo({ ...postgres, schema })
-    // one after the other: two first starts at once may both create the indexes of srv/lib/indexes.ts, and one fails
+    // one after the other: two first starts at once may both create the indexes of srv/data/indexes.ts, and one fails
     const config = { requires: { db: { kind: 'postgres', credentials: { ...postgres, schema } } } }
     for (let i = 0; i < 2; i++) instances.push(await startServer(config, { CDS_PLUGIN_UI5_ACTIVE: 'false' }))
 

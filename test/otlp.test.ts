@@ -4,11 +4,11 @@ import { gzipSync } from 'node:zlib'
 import protobuf from 'protobufjs'
 import { launch, root, router, analyst } from './support'
 import { expected, expectFigures, groupBy } from './expected'
-import { traffic, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload'
+import { traffic, DEFAULT_MODELS, type Decision, type Metric } from '../tools/workload'
 import { GEN_AI, ROUTER, SERVICE_NAME } from '../srv/otlp/attributes'
 import { derivedId } from '../srv/otlp/spans'
 import { OTLP_TRACES_PATH, MAX_BODY_BYTES } from '../srv/otlp/receiver'
-import type { Job, JobResult } from './otlp-client'
+import type { Job, JobResult } from '../tools/otlp-client'
 
 /**
  * The OTLP/HTTP trace receiver with the OpenTelemetry JS SDK as the client: a router process

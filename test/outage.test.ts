@@ -3,12 +3,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { startServer, basic, freePort } from './server-process'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload'
+import { startServer, basic, freePort } from '../tools/server-process'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../tools/workload'
 import { expected, groupBy, expectFigures } from './expected'
-import { isDatabaseOutage, RETRY_AFTER_SECONDS } from '../srv/lib/database-outage'
+import { isDatabaseOutage, RETRY_AFTER_SECONDS } from '../srv/data/database-outage'
 import { metric } from './support'
-import { deployTo } from './postgres'
+import { deployTo } from '../tools/postgres'
 
 /**
  * A database outage under load: the gateway runs as its own process on a PostgreSQL cluster of this

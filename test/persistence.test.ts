@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { startServer, basic } from './server-process'
+import { startServer, basic } from '../tools/server-process'
 import { metric } from './support'
 
 /** The local run: a SQLite file that is created on first start and keeps its rows across restarts. */

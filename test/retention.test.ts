@@ -1,5 +1,5 @@
 import { launch, router, analyst, admin } from './support'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric } from '../srv/lib/workload'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Metric } from '../tools/workload'
 import { expected, groupBy, expectFigures, expectWindow, groupKeys } from './expected'
 
 describe('retention: AdminService.purge', () => {

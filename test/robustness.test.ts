@@ -1,4 +1,4 @@
-import { startServer, basic } from './server-process'
+import { startServer, basic } from '../tools/server-process'
 
 /** Against the gateway as its own process: no input may take it down or get a 5xx. */
 describe('robustness against bad requests', () => {

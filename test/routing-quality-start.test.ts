@@ -1,7 +1,8 @@
 import cds from '@sap/cds'
 import { launch, router } from './support'
-import { addToRollups, type DecisionFacts, type MetricFacts } from '../srv/lib/rollups'
-import { routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../srv/lib/workload'
+import { addToRollups } from '../srv/data/rollups'
+import type { DecisionFacts, MetricFacts } from '../srv/domain/metric-totals'
+import { routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS } from '../tools/workload'
 import { expectRows, qualityReads } from './quality-expected'
 
 const HOUR = 3600_000

@@ -1,5 +1,5 @@
 import { launch, router, analyst, admin, uuid, metric as aMetric, decision as aDecision } from './support'
-import { routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload'
+import { routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../tools/workload'
 import { BruteForce, expectRows, qualityReads, type Row } from './quality-expected'
 
 const MINUTE = 60_000, HOUR = 3600_000

@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY } from '../srv/lib/security-headers'
-import { startServer, basic } from './server-process'
+import { SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY } from '../srv/http/security-headers'
+import { startServer, basic } from '../tools/server-process'
 
 /** Response hardening, against the gateway as its own process in the production and development profiles. */
 const expectSecurityHeaders = (res: Response, production: boolean, overrides: Record<string, string> = {}) => {

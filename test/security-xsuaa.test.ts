@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
-import { startServer } from './server-process'
+import { startServer } from '../tools/server-process'
 import { metric } from './support'
 
 /**

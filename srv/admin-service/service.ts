@@ -1,8 +1,8 @@
 import cds from '@sap/cds'
 import { Agents, Models, Assignment, purge } from '#cds-models/AdminService'
-import { writeInTurn } from '../lib/rollups.ts'
-import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
-import * as retention from '../lib/retention.ts'
+import { writeInTurn } from '../data/write-lock.ts'
+import { updateAssignmentMetrics } from '../data/assignment-metrics.ts'
+import * as retention from '../data/retention.ts'
 
 export class AdminService extends cds.ApplicationService {
   init() {

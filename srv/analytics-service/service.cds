@@ -86,7 +86,7 @@ service AnalyticsService {
         inputTokens,
         outputTokens,
         cost
-  } where agent_ID != '*' and model_ID != '*'; // '*' rows sum over all agents or models (srv/lib/rollups.ts)
+  } where agent_ID != '*' and model_ID != '*'; // '*' rows sum over all agents or models (srv/data/rollups.ts)
 
   type PerformanceRow {
     agent_ID      : db.AgentID;

@@ -1,8 +1,8 @@
 import cds from '@sap/cds'
 import { Summary24h_, performance, strategyComparison, scoreCalibration, candidateRegret } from '#cds-models/AnalyticsService'
 import type { StrategyComparisonRow, CandidateRegretRow } from '#cds-models/AnalyticsService'
-import { windowStats, GROUPINGS, type Grouping } from '../lib/window-stats.ts'
-import { roundUSD } from '../lib/rollups.ts'
+import { windowStats, GROUPINGS, type Grouping } from '../data/window-stats.ts'
+import { roundUSD } from '../domain/metric-totals.ts'
 import { strategyOutcomes, bucketOutcomes, choices, pairFigures } from '../data/routing-quality.ts'
 import { compareStrategies, calibrationRows, regretRows, MIN_REQUESTS } from '../domain/routing-quality.ts'
 

@@ -1,7 +1,10 @@
-import { InferenceMetrics, RoutingDecisions, QualityRollups, QualityRollupsStart } from '#cds-models/router'
-import { MetricTotals, HOUR, type MetricFacts, type MinuteGroupJSON } from '../lib/rollups.ts'
-import { writeAll } from '../lib/bulk.ts'
-import { scoreBucket } from '../domain/routing-quality.ts'
+import { InferenceMetrics, RoutingDecisions, QualityRollups } from '#cds-models/router'
+import {
+  Outcome, KINDS, HOUR, bucketOf, outcomeKey, choiceKey,
+  type DecisionQualityFacts, type MetricQualityFacts, type OutcomeGroupJSON, type ChoiceGroupJSON,
+} from '../domain/routing-quality.ts'
+import { writeAll } from './bulk.ts'
+import { markQualityRollupsStart } from './quality-rollups-start.ts'
 
 /**
  * The rollups of routing quality, per UTC hour of `decidedAt` (db/schema.cds, QualityRollups). A
@@ -10,49 +13,6 @@ import { scoreBucket } from '../domain/routing-quality.ts'
  * the metrics stored for it before, a new metric is added to its decision if that is stored already.
  * Duplicates are never new, so a re-sent record adds nothing.
  */
-
-/** The fields of a stored decision that the quality rollups count. */
-export interface DecisionQualityFacts {
-  ID: string; agent_ID: string; model_ID: string; strategy: string; score?: number | null; fallback?: boolean | null; decidedAt: string
-}
-/** The fields of a stored metric that the quality rollups add up. */
-export type MetricQualityFacts = Omit<MetricFacts, 'recordedAt'> & { decision_ID?: string | null; recordedAt?: string }
-
-type TotalsJSON = MinuteGroupJSON[3]
-/** A group of an `outcomes` row: strategy, score bucket (-1: no score), decisions, fallbacks, sum of scores, totals of their metrics. */
-export type OutcomeGroupJSON = [string, number, number, number, number, TotalsJSON]
-/** A group of a `choices` row: strategy, agent, chosen model, the other candidates' models (distinct, sorted), decisions. */
-export type ChoiceGroupJSON = [string, string, string, string[], number]
-
-export const KINDS = { outcomes: 'outcomes', choices: 'choices' } as const
-
-/** The bucket of a decision's score in the outcomes; -1 for a decision without one. */
-export const bucketOf = (score: number | null | undefined) => score == null ? -1 : scoreBucket(score)
-
-/** The figures of a strategy's decisions with scores in one bucket, and of their metrics. */
-export class Outcome {
-  decisions = 0; fallbacks = 0; scoreSum = 0
-  totals = new MetricTotals()
-  readonly strategy: string
-  readonly bucket: number
-  constructor(strategy: string, bucket: number) { this.strategy = strategy; this.bucket = bucket }
-
-  addDecision(d: Pick<DecisionQualityFacts, 'score' | 'fallback'>, sign: 1 | -1 = 1) {
-    this.decisions += sign
-    if (d.fallback) this.fallbacks += sign
-    if (d.score != null) this.scoreSum += sign * d.score
-  }
-
-  addJSON([, , decisions, fallbacks, scoreSum, totals]: OutcomeGroupJSON, sign: 1 | -1 = 1) {
-    this.decisions += sign * decisions; this.fallbacks += sign * fallbacks; this.scoreSum += sign * scoreSum
-    this.totals.mergeJSON(totals, sign)
-    return this
-  }
-
-  toJSON(): OutcomeGroupJSON {
-    return [this.strategy, this.bucket, this.decisions, this.fallbacks, this.scoreSum, this.totals.toJSON()]
-  }
-}
 
 /** Groups of one kind by a key of their own, per hour (epoch ms). */
 class Hours<G> {
@@ -67,8 +27,6 @@ class Hours<G> {
 }
 
 const hourOf = (timestamp: string) => Math.floor(Date.parse(timestamp) / HOUR) * HOUR
-export const outcomeKey = (strategy: string, bucket: number) => `${strategy}\u0000${bucket}`
-export const choiceKey = (strategy: string, agent_ID: string, model_ID: string, others: string[]) => [strategy, agent_ID, model_ID, ...others].join('\u0000')
 
 /** What a call adds to the quality rollups, or retention takes out of them (written with sign -1). */
 class QualityDeltas {
@@ -87,7 +45,7 @@ class QualityDeltas {
   }
 
   addMetric(d: Pick<DecisionQualityFacts, 'strategy' | 'score' | 'decidedAt'>, m: MetricQualityFacts) {
-    this.outcomeOf(d).totals.add({ ...m, latencyMs: Number(m.latencyMs), cost: Number(m.cost ?? 0), recordedAt: '' })
+    this.outcomeOf(d).addMetric(m)
   }
 }
 
@@ -96,7 +54,7 @@ const METRIC_COLUMNS = ['decision_ID', 'agent_ID', 'model_ID', 'latencyMs', 'suc
 
 /**
  * Adds the decisions and metrics a call stores, with their candidates, to the quality rollups. Runs in
- * the write path's turn (srv/lib/recorder.ts) before the call's rows are inserted, so that what it
+ * the write path's turn (srv/data/recorder.ts) before the call's rows are inserted, so that what it
  * finds stored are the metrics and decisions of earlier calls.
  */
 export async function addToQualityRollups(decisions: DecisionQualityFacts[], candidates: { decision_ID: string; model_ID: string }[], metrics: MetricQualityFacts[]) {
@@ -179,29 +137,4 @@ async function writeKind<G>(kind: string, deltas: Hours<G>, merge: (stored: unkn
   }
   await writeAll(QualityRollups, added)
   await writeAll(QualityRollups, changed, { upsert: true })
-}
-
-/**
- * The UTC hour from which on the quality rollups hold every decision with its metrics, in epoch ms.
- * A database that held decisions before them gets the hour after the latest decision or now,
- * whichever is later, and windows read what lies before it from the raw rows; any other gets 0.
- * Set by the first write, under the write lock, before it stores anything.
- */
-let qualityRollupsStart: Promise<number> | undefined
-
-function markQualityRollupsStart() {
-  return qualityRollupsStart ??= (async () => {
-    const marked = await qualityRollupsFrom()
-    if (marked !== Infinity) return marked
-    const { latest } = await SELECT.one.from(RoutingDecisions).columns('max(decidedAt) as latest') as { latest: string | null }
-    const start = latest ? Math.floor(Math.max(Date.now(), Date.parse(latest)) / HOUR) * HOUR + HOUR : 0
-    await INSERT.into(QualityRollupsStart).entries({ ID: 'quality', hour: new Date(start).toISOString() })
-    return start
-  })().catch(err => { qualityRollupsStart = undefined; throw err })
-}
-
-/** The start of the quality rollups (see markQualityRollupsStart); Infinity while none is marked. */
-export async function qualityRollupsFrom(): Promise<number> {
-  const marked = await SELECT.one.from(QualityRollupsStart).columns('hour') as { hour: string } | null
-  return marked ? Date.parse(marked.hour) : Infinity
 }

@@ -1,25 +1,17 @@
 import { RoutingDecisions, DecisionCandidates, InferenceMetrics, QualityRollups } from '#cds-models/router'
-import { MetricTotals, roundUSD } from '../lib/rollups.ts'
-import { windowStats } from '../lib/window-stats.ts'
-import { planWindow, signAt, HOUR, type Span, type Choice, type PairFigures, type StrategyOutcomes, type BucketOutcomes } from '../domain/routing-quality.ts'
+import { MetricTotals, roundUSD } from '../domain/metric-totals.ts'
 import {
-  Outcome, KINDS, bucketOf, outcomeKey, choiceKey, qualityRollupsFrom,
+  planWindow, signAt, HOUR, Outcome, KINDS, bucketOf, outcomeKey, choiceKey,
+  type Span, type Choice, type PairFigures, type StrategyOutcomes, type BucketOutcomes,
   type OutcomeGroupJSON, type ChoiceGroupJSON, type DecisionQualityFacts, type MetricQualityFacts,
-} from './quality-rollups.ts'
+} from '../domain/routing-quality.ts'
+import { windowStats } from './window-stats.ts'
+import { qualityRollupsStartTime } from './quality-rollups-start.ts'
 
 /**
  * What routing quality reads of a window `from <= decidedAt < to`: whole UTC hours from the quality
  * rollups, edges from the raw decisions and the metrics of them (srv/domain/routing-quality.ts, planWindow).
  */
-
-/** The start of the quality rollups never moves once marked, so it is read until found. */
-let rollupsStart: number | undefined
-async function rollupsFrom() {
-  if (rollupsStart !== undefined) return rollupsStart
-  const start = await qualityRollupsFrom()
-  if (start !== Infinity) rollupsStart = start
-  return start
-}
 
 /**
  * The hours and raw spans of a window. A window reaching past every decision (as the last hours up
@@ -28,7 +20,7 @@ async function rollupsFrom() {
 async function plan(from: Date, to: Date) {
   const hourAfter = Math.ceil(to.getTime() / HOUR) * HOUR
   const end = hourAfter > to.getTime() && !await SELECT.one.from(RoutingDecisions).columns('ID').where`decidedAt >= ${to.toISOString()}` ? hourAfter : to.getTime()
-  return planWindow(from.getTime(), end, await rollupsFrom())
+  return planWindow(from.getTime(), end, await qualityRollupsStartTime())
 }
 
 /** `column` lies in one of the spans. */
@@ -75,7 +67,7 @@ async function outcomes(from: Date, to: Date): Promise<Outcome[]> {
       .where({ decision_ID: { in: decisionIDs(raw) } }) as MetricQualityFacts[]
     for (const m of metrics) {
       const { d, sign } = decisions.get(m.decision_ID!)!
-      at(d.strategy, bucketOf(d.score)).totals.add({ ...m, latencyMs: Number(m.latencyMs), cost: Number(m.cost ?? 0), recordedAt: '' }, sign)
+      at(d.strategy, bucketOf(d.score)).addMetric(m, sign)
     }
   }
   // a group seen only in what was taken out again is not in the window

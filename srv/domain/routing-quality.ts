@@ -1,3 +1,5 @@
+import { MetricTotals, HOUR, type MetricFacts, type TotalsJSON } from './metric-totals.ts'
+
 /**
  * The figures of routing quality (API.md, "Routing quality"), without CAP: the Wilson interval of a
  * success rate, the two-proportion z-test against the best strategy, score buckets, a decision's
@@ -135,7 +137,7 @@ export function judgeDecision(chosen: string, candidates: Iterable<string>, figu
   return { betterAvailable: best[0] !== chosen, successRegret: S(best[1]) - S(mine), costSaving: C(mine) - C(cheapest) }
 }
 
-export const HOUR = 3600_000
+export { HOUR }
 
 /** `[start, end)` in epoch milliseconds, counted with `sign`: -1 takes it out of a whole hour read from the rollups. */
 export interface Span { start: number; end: number; sign: 1 | -1 }
@@ -231,4 +233,53 @@ export function regretRows(choices: Choice[], figures: (agent_ID: string, model_
     successRegret: s.evaluated ? s.regret / s.evaluated : null,
     costSavingPerRequest: s.evaluated ? s.saving / s.evaluated : null,
   }))
+}
+
+/** The fields of a stored decision that the quality rollups count. */
+export interface DecisionQualityFacts {
+  ID: string; agent_ID: string; model_ID: string; strategy: string; score?: number | null; fallback?: boolean | null; decidedAt: string
+}
+/** The fields of a stored metric that the quality rollups add up. */
+export type MetricQualityFacts = Omit<MetricFacts, 'recordedAt'> & { decision_ID?: string | null; recordedAt?: string }
+
+/** The two kinds of QualityRollups rows (db/schema.cds). */
+export const KINDS = { outcomes: 'outcomes', choices: 'choices' } as const
+/** A group of an `outcomes` row: strategy, score bucket (-1: no score), decisions, fallbacks, sum of scores, totals of their metrics. */
+export type OutcomeGroupJSON = [string, number, number, number, number, TotalsJSON]
+/** A group of a `choices` row: strategy, agent, chosen model, the other candidates' models (distinct, sorted), decisions. */
+export type ChoiceGroupJSON = [string, string, string, string[], number]
+
+/** The bucket of a decision's score in the outcomes; -1 for a decision without one. */
+export const bucketOf = (score: number | null | undefined) => score == null ? -1 : scoreBucket(score)
+export const outcomeKey = (strategy: string, bucket: number) => `${strategy}\u0000${bucket}`
+export const choiceKey = (strategy: string, agent_ID: string, model_ID: string, others: string[]) => [strategy, agent_ID, model_ID, ...others].join('\u0000')
+
+/** The figures of a strategy's decisions with scores in one bucket, and of their metrics. */
+export class Outcome {
+  decisions = 0; fallbacks = 0; scoreSum = 0
+  totals = new MetricTotals()
+  readonly strategy: string
+  readonly bucket: number
+  constructor(strategy: string, bucket: number) { this.strategy = strategy; this.bucket = bucket }
+
+  addDecision(d: Pick<DecisionQualityFacts, 'score' | 'fallback'>, sign: 1 | -1 = 1) {
+    this.decisions += sign
+    if (d.fallback) this.fallbacks += sign
+    if (d.score != null) this.scoreSum += sign * d.score
+  }
+
+  /** Adds a metric of one of its decisions, as stored (numbers may come as strings). */
+  addMetric(m: MetricQualityFacts, sign: 1 | -1 = 1) {
+    this.totals.add({ ...m, latencyMs: Number(m.latencyMs), cost: Number(m.cost ?? 0), recordedAt: '' }, sign)
+  }
+
+  addJSON([, , decisions, fallbacks, scoreSum, totals]: OutcomeGroupJSON, sign: 1 | -1 = 1) {
+    this.decisions += sign * decisions; this.fallbacks += sign * fallbacks; this.scoreSum += sign * scoreSum
+    this.totals.mergeJSON(totals, sign)
+    return this
+  }
+
+  toJSON(): OutcomeGroupJSON {
+    return [this.strategy, this.bucket, this.decisions, this.fallbacks, this.scoreSum, this.totals.toJSON()]
+  }
 }

@@ -2,7 +2,7 @@
  * Every span attribute the OTLP receiver reads, in one place: the OpenTelemetry GenAI semantic
  * conventions (`gen_ai.*`, `error.type`), the resource's `service.name`, and the router's own
  * `router.*` attributes for routing decisions. README.md ("OpenTelemetry in") documents each with an
- * example; test/otlp-client.ts writes them as a router instrumented with OpenTelemetry would.
+ * example; tools/otlp-client.ts writes them as a router instrumented with OpenTelemetry would.
  */
 
 /** GenAI semantic conventions, with the older names that instrumentations still emit. */

@@ -1,7 +1,6 @@
 using { router as db } from '../../db/schema';
 
 /** What the LLM router writes and reads on its hot path. */
-@cds.server.body_parser.limit: '10mb' // a full ingest call of 5,000 records with candidates (BODY_LIMIT)
 service RouterService {
   entity Agents           as projection on db.Agents;
   entity Models           as projection on db.Models;

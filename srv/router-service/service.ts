@@ -1,8 +1,9 @@
 import cds from '@sap/cds'
 import { Agents, Models, Assignment, RoutingDecisions, InferenceMetrics, ingest } from '#cds-models/RouterService'
-import { record, repeatedRanks, MAX_RECORDS_PER_CALL } from '../lib/recorder.ts'
-import { writeInTurn } from '../lib/rollups.ts'
-import { updateAssignmentMetrics } from '../lib/assignment-metrics.ts'
+import { record, repeatedRanks } from '../data/recorder.ts'
+import { MAX_RECORDS_PER_CALL } from '../domain/limits.ts'
+import { writeInTurn } from '../data/write-lock.ts'
+import { updateAssignmentMetrics } from '../data/assignment-metrics.ts'
 
 export class RouterService extends cds.ApplicationService {
   init() {

@@ -3,8 +3,8 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { BODY_LIMIT } from '../lib/request-guards.ts'
-import { RETRY_AFTER_SECONDS } from '../lib/database-outage.ts'
+import { BODY_LIMIT } from '../http/request-guards.ts'
+import { RETRY_AFTER_SECONDS } from '../data/database-outage.ts'
 import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
 
 /**
@@ -21,6 +21,7 @@ import type { WriteJob, WriteAnswer, PlainError } from './writer.ts'
  * Configuration: `cds.router.writeWorkers`, the number of threads; default 1, since writers take
  * turns on the database's write lock anyway (SQLite's own, the WriteLocks row elsewhere), so more
  * threads only parse and validate side by side, for a CAP runtime's memory each; 0 writes in-process.
+ * `cds.router.writeWorkerNice`: the workers' nice value (default 10), so that reads come first.
  */
 
 const LOG = cds.log('writers')
@@ -37,9 +38,13 @@ let nextJob = 0
 function workersWanted(): number {
   const db = cds.env.requires.db as { kind?: string; credentials?: { url?: string; database?: string } }
   if (db.kind === 'sqlite' && [undefined, ':memory:'].includes(db.credentials?.url ?? db.credentials?.database)) return 0
-  const configured = (cds.env as { router?: { writeWorkers?: number } }).router?.writeWorkers
-  return configured ?? 1
+  return router().writeWorkers ?? 1
 }
+
+const router = () => (cds.env as { router?: { writeWorkers?: number; writeWorkerNice?: number } }).router ?? {}
+
+/** The nice value of the write workers' threads (0 to 19): above the server's, so that reads come first. */
+const WRITE_WORKER_NICE = 10
 
 /** The worker's script: TypeScript in the project, JavaScript in the build output (gen/srv). */
 const script = () => ['writer.js', 'writer.ts'].map(f => path.join(cds.root, 'srv/workers', f)).find(existsSync)!
@@ -50,7 +55,7 @@ export async function startWriteWorkers() {
   if (!count) return
   stopping = false
   // the configuration as this process resolved it, including what a test or a profile set in code
-  const workerData = { root: cds.root, db: JSON.parse(JSON.stringify(cds.env.requires.db)) }
+  const workerData = { root: cds.root, db: JSON.parse(JSON.stringify(cds.env.requires.db)), nice: router().writeWorkerNice ?? WRITE_WORKER_NICE }
   writers = await Promise.all(Array.from({ length: count }, () => start(workerData)))
   LOG.info(`${count} write worker${count > 1 ? 's' : ''} for ingest`)
   cds.on('shutdown', stopWriteWorkers)

@@ -1,7 +1,9 @@
 import cds from '@sap/cds'
 import { parentPort, workerData } from 'node:worker_threads'
-import { applyServiceRules } from '../lib/service-rules.ts'
-import { surviveDatabaseOutages } from '../lib/database-outage.ts'
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
+import { applyServiceRules } from '../service-rules/service-rules.ts'
+import { surviveDatabaseOutages } from '../data/database-outage.ts'
 import { exportSpans, loadCodec } from '../otlp/receiver.ts'
 import type { Encoding } from '../otlp/codec.ts'
 
@@ -31,7 +33,8 @@ export interface PlainError {
 export type WriteAnswer = { id: number; result: unknown; error?: undefined } | { id: number; error: PlainError; result?: undefined }
 
 async function serve() {
-  const { root, db } = workerData as { root: string; db: object }
+  const { root, db, nice } = workerData as { root: string; db: object; nice: number }
+  yieldToReads(nice)
   cds.root = root
   cds.env.requires.db = db as typeof cds.env.requires.db
   surviveDatabaseOutages()
@@ -54,6 +57,19 @@ async function serve() {
     }
   })
   port.postMessage({ ready: true })
+}
+
+/**
+ * Reads come first: with a higher nice value this thread leaves the CPU to the event loop (the
+ * router's hot read, the analysts' reads, the answers) whenever both want it, and takes every cycle
+ * the event loop leaves. Linux schedules each thread by its own nice value, set by its thread ID.
+ */
+function yieldToReads(nice: number) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice)
+  } catch {
+    // not Linux, or not allowed: the worker writes at the server's priority
+  }
 }
 
 /** The body as CAP's protocol adapter reads an operation's parameters: an empty one has none, anything but an object is a 400. */

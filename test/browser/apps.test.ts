@@ -1,5 +1,5 @@
-import { startServer } from '../server-process'
-import { batch, traffic, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
+import { startServer } from '../../tools/server-process'
+import { batch, traffic, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../tools/workload'
 import { launchBrowser, openPage, odataCount, odataGet, resolveUI5, shot, tableCount, waitForUI5 } from './fiori'
 import type { Page } from 'playwright-core'
 

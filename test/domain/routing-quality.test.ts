@@ -2,7 +2,7 @@ import {
   WILSON_Z, wilsonInterval, normalUpperTail, normalCdf, twoProportionPValue, scoreBucket, bestStrategy,
   judgeDecision, planWindow, signAt, HOUR, type PairFigures, type Span,
 } from '../../srv/domain/routing-quality'
-import { random } from '../../srv/lib/workload'
+import { random } from '../../tools/workload'
 
 const relative = (got: number, want: number) => Math.abs(got - want) / want
 

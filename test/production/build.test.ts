@@ -114,7 +114,7 @@ describe('npm run build: the service in gen/srv', () => {
   const sources = ['server.ts', ...files(path.join(root, 'srv'), '.ts').map(f => `srv/${f}`)]
 
   test('JavaScript for server.ts and every srv/**/*.ts', () => {
-    expect(sources).toEqual(expect.arrayContaining(['server.ts', 'srv/router-service/service.ts', 'srv/lib/request-guards.ts']))
+    expect(sources).toEqual(expect.arrayContaining(['server.ts', 'srv/router-service/service.ts', 'srv/http/request-guards.ts']))
     expect(sources.filter(ts => !fs.existsSync(srv(ts.replace(/\.ts$/, '.js'))))).toEqual([])
   })
 

@@ -1,4 +1,4 @@
-import { traffic, batch, random, uuidv7, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../srv/lib/workload'
+import { traffic, batch, random, uuidv7, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../tools/workload'
 
 describe('workload', () => {
   const options = { agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-02T00:00:00Z'), seed: 9 }

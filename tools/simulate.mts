@@ -5,8 +5,9 @@
  * With `--otlp` the same traffic goes out as OpenTelemetry spans through the SDK's OTLP exporter.
  */
 import { parseArgs } from 'node:util'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from '../srv/lib/workload.ts'
-import { tracing, batching, exporterTo, routerSpans, type Protocol } from '../test/otlp-client.ts'
+import { MAX_RECORDS_PER_CALL } from '../srv/domain/limits.ts'
+import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
+import { tracing, batching, exporterTo, routerSpans, type Protocol } from './otlp-client.ts'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace'
 
 const { values: o } = parseArgs({
@@ -48,7 +49,7 @@ if (o.help) {
   --otlp-protocol P         http/protobuf (default) or http/json
 
 Agents and models are skewed: the first ones of each list get most requests. Latency per model is
-log-normal around its own median; see srv/lib/workload.ts.`)
+log-normal around its own median; see tools/workload.ts.`)
   process.exit(0)
 }
 
@@ -66,7 +67,7 @@ const models = DEFAULT_MODELS.slice(0, number('models', 1, DEFAULT_MODELS.length
 const agents = DEFAULT_AGENTS.slice(0, number('agents', 1, DEFAULT_AGENTS.length))
 const seed = number('seed', 0)
 const authorization = 'Basic ' + Buffer.from(o.user!).toString('base64')
-const MAX_PER_CALL = 2500 // decision-metric pairs: 5,000 records, the most one ingest call takes
+const MAX_PER_CALL = MAX_RECORDS_PER_CALL / 2 // decision-metric pairs: the most records one ingest call takes
 
 if (o.otlp && !['http/protobuf', 'http/json'].includes(o['otlp-protocol']!)) {
   console.error('--otlp-protocol must be http/protobuf or http/json'); process.exit(2)

@@ -1,7 +1,9 @@
+import cds from '@sap/cds'
 import express, { type Request, type Response, type NextFunction, type Application } from 'express'
 import { announceVersion, checkProtocol } from './odata-protocol.ts'
 import { checkQueryOptions } from './odata-query-checks.ts'
 import { prepareBatch } from './odata-batch.ts'
+import { MAX_BATCH_REQUESTS, MAX_EXPAND_DEPTH } from '../domain/limits.ts'
 
 /**
  * Checks of raw HTTP requests before CAP sees them: inputs that CAP 10.1 would answer with a 500
@@ -10,12 +12,10 @@ import { prepareBatch } from './odata-batch.ts'
  * and odata-batch.
  */
 
-export const MAX_BATCH_REQUESTS = 100
-export const MAX_EXPAND_DEPTH = 3
 /** The $aggregate methods of OData's data aggregation extension; anything else would reach SQL as a function name. */
 const AGGREGATION_METHODS = new Set(['sum', 'min', 'max', 'average', 'countdistinct'])
-/** Fits a full `ingest` call of 5,000 records with candidates (RouterService's own body limit). */
-export const BODY_LIMIT = '10mb'
+/** The body limit of every service (.cdsrc.json server.body_parser.limit): a full `ingest` call of 5,000 records with candidates fits. */
+export const BODY_LIMIT: string = cds.env.server.body_parser.limit
 
 const reject = (res: Response, status: number, message: string) =>
   res.status(status).json({ error: { code: String(status), message } })

@@ -5,7 +5,7 @@ import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-t
 import { OTLPTraceExporter as JSONExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { GEN_AI, ROUTER, ERROR_TYPE, SERVICE_NAME } from '../srv/otlp/attributes.ts'
-import type { Decision, Metric } from '../srv/lib/workload.ts'
+import type { Decision, Metric } from './workload.ts'
 
 /**
  * A router instrumented with the OpenTelemetry JS SDK, as the tests, the simulator (`--otlp`) and the

@@ -1,6 +1,7 @@
 import type { Request } from '@sap/cds'
+import type { Request as HttpRequest, Response, NextFunction } from 'express'
 import { Assignments, PairRollups } from '#cds-models/router'
-import { MetricTotals } from './rollups.ts'
+import { MetricTotals } from '../domain/metric-totals.ts'
 
 /**
  * `updateMetrics()` of RouterService and AdminService: recomputes an assignment's request counts,
@@ -22,4 +23,14 @@ export async function updateAssignmentMetrics(req: Request) {
     lastUsedAt: (pair?.lastUsedAt as string | undefined) ?? null,
   })
   return SELECT.one.from(req.subject)
+}
+
+/**
+ * `updateMetrics` only derives an assignment's figures from stored metrics and overwrites no one's
+ * edit, so unlike other writes of an ETag entity it needs no If-Match: a call without one counts as `*`. Installed in server.ts for
+ * POSTs to `…/updateMetrics`, qualified or not (OData 4.01 Part 1 §13.2.1 item 9.5).
+ */
+export function recomputeWithoutETag(req: HttpRequest, _res: Response, next: NextFunction) {
+  req.headers['if-match'] ??= '*'
+  next()
 }

@@ -1,159 +1,10 @@
-import cds from '@sap/cds'
-import { HourlyRollups, EdgeRollups, EdgeRollupsStart, PairRollups, ModelRollups, StrategyRollups, WriteLocks, RoutingDecisions } from '#cds-models/router'
-import { LatencySketch } from './latency-sketch.ts'
-import { writeAll } from './bulk.ts'
-
-/** The fields of a stored metric that the rollups add up. */
-export interface MetricFacts {
-  agent_ID: string; model_ID: string; latencyMs: number; success: boolean
-  inputTokens: number; outputTokens: number; cost: number; recordedAt: string
-}
-/** The fields of a stored decision that the rollups count. */
-export interface DecisionFacts {
-  agent_ID: string; model_ID: string; strategy: string; score?: number | null; fallback: boolean; decidedAt: string
-}
-
-/**
- * Stands for all agents or all models in hourly and minute rollups: besides its pair's row, every
- * record counts in its model's, its agent's and the everything row of its hour and minute, so that
- * windows grouped by model, by agent or not at all read a few rows a period instead of one per pair.
- */
-export const ALL = '*'
-
-export const GROUPINGS = ['model', 'agent', 'pair', 'none'] as const
-export type Grouping = typeof GROUPINGS[number]
-
-/** The grouping whose rows have this agent and model, '*' where it leaves one out. */
-export const groupingOf = (agent_ID: string, model_ID: string): Grouping =>
-  agent_ID === ALL ? model_ID === ALL ? 'none' : 'model' : model_ID === ALL ? 'agent' : 'pair'
-
-export const HOUR = 3600_000
-
-/**
- * The periods at the edges of windows (EdgeRollups), longest first: of each minute the totals of
- * every group, of each 10 seconds per pair the latencies themselves, which cost a write less than
- * totals and sketches of a few records each, and a read of a few seconds hardly more.
- */
-export const EDGE_SECONDS = [60, 10]
-
-/** The UTC hour a timestamp falls in, as the ISO string CAP stores. */
-export const hourOf = (timestamp: string | Date): string =>
-  new Date(Math.floor(new Date(timestamp).getTime() / HOUR) * HOUR).toISOString()
-
-/** Additive figures of a set of metrics, as stored in the rollup tables (aspect MetricTotals). */
-export class MetricTotals {
-  requests = 0; successes = 0; failures = 0; latencySumMs = 0
-  inputTokens = 0; outputTokens = 0; cost = 0
-  sketch = new LatencySketch()
-
-  /** Reads a rollup row; Integer64 and Decimal columns may come back as strings. */
-  static of(row: Record<string, unknown>): MetricTotals {
-    const t = new MetricTotals()
-    t.requests = Number(row.requests ?? 0); t.successes = Number(row.successes ?? 0); t.failures = Number(row.failures ?? 0)
-    t.latencySumMs = Number(row.latencySumMs ?? 0)
-    t.inputTokens = Number(row.inputTokens ?? 0); t.outputTokens = Number(row.outputTokens ?? 0)
-    t.cost = Number(row.cost ?? 0)
-    t.sketch = LatencySketch.parse(row.latencySketch as string | null)
-    return t
-  }
-
-  /** Adds a metric; with sign -1 takes away one added before. */
-  add(m: MetricFacts, sign: 1 | -1 = 1): this {
-    this.requests += sign
-    if (m.success) this.successes += sign; else this.failures += sign
-    this.latencySumMs += sign * m.latencyMs
-    this.inputTokens += sign * m.inputTokens; this.outputTokens += sign * m.outputTokens
-    this.cost += sign * m.cost
-    this.sketch.add(m.latencyMs, sign)
-    return this
-  }
-
-  /** Adds the other totals; with sign -1 takes away totals merged in before (retention). */
-  merge(t: MetricTotals, sign: 1 | -1 = 1): this {
-    this.requests += sign * t.requests; this.successes += sign * t.successes; this.failures += sign * t.failures
-    this.latencySumMs += sign * t.latencySumMs
-    this.inputTokens += sign * t.inputTokens; this.outputTokens += sign * t.outputTokens
-    this.cost += sign * t.cost
-    this.sketch.merge(t.sketch, sign)
-    return this
-  }
-
-  /** The form of totals in EdgeRollups' groups: the counts and sums, then the sketch. */
-  toJSON(): TotalsJSON {
-    const { requests, successes, failures, latencySumMs, inputTokens, outputTokens } = this
-    return [requests, successes, failures, latencySumMs, inputTokens, outputTokens, roundUSD(this.cost), this.sketch.toJSON()]
-  }
-
-  /** As `merge`, with a pair of 10 seconds in its EdgeRollups form. */
-  mergeSeconds([, , , successes, failures, inputTokens, outputTokens, cost, latencies]: SecondsPairJSON, sign: 1 | -1 = 1): this {
-    this.requests += sign * (successes + failures); this.successes += sign * successes; this.failures += sign * failures
-    this.inputTokens += sign * inputTokens; this.outputTokens += sign * outputTokens
-    this.cost += sign * cost
-    for (const latencyMs of latencies) {
-      this.latencySumMs += sign * latencyMs
-      this.sketch.add(latencyMs, sign)
-    }
-    return this
-  }
-
-  /** As `merge`, with totals in their EdgeRollups form, without reading them into totals of their own first. */
-  mergeJSON([requests, successes, failures, latencySumMs, inputTokens, outputTokens, cost, sketch]: TotalsJSON, sign: 1 | -1 = 1): this {
-    this.requests += sign * requests; this.successes += sign * successes; this.failures += sign * failures
-    this.latencySumMs += sign * latencySumMs
-    this.inputTokens += sign * inputTokens; this.outputTokens += sign * outputTokens
-    this.cost += sign * cost
-    this.sketch.mergeStored(sketch, sign)
-    return this
-  }
-
-  get successRate() { return this.requests ? this.successes / this.requests : null }
-  get avgLatencyMs() { return this.requests ? this.latencySumMs / this.requests : null }
-
-  toRow() {
-    const { requests, successes, failures, latencySumMs, inputTokens, outputTokens } = this
-    return { requests, successes, failures, latencySumMs, inputTokens, outputTokens, cost: roundUSD(this.cost), latencySketch: this.sketch.stringify() }
-  }
-
-  percentiles() {
-    const [p50LatencyMs, p95LatencyMs, p99LatencyMs] = this.sketch.quantiles([0.5, 0.95, 0.99])
-    return { p50LatencyMs, p95LatencyMs, p99LatencyMs }
-  }
-}
-
-type TotalsJSON = [number, number, number, number, number, number, number, number[]]
-
-/** A group of a minute's EdgeRollups row: agent and model ('*' where the grouping leaves one out), decisions, totals. */
-export type MinuteGroupJSON = [string, string, number, TotalsJSON]
-/** A pair of a 10-second EdgeRollups row: agent, model, decisions, successes, failures, inputTokens, outputTokens, cost, and the latencies themselves. */
-export type SecondsPairJSON = [string, string, number, number, number, number, number, number, number[]]
-
-export const roundUSD = (usd: number) => Math.round(usd * 1e10) / 1e10
-
-/**
- * Serializes writers of rollups and registrations across transactions and instances: an UPDATE
- * takes the row lock on PostgreSQL and HANA until commit, and the write lock on SQLite.
- */
-export async function lockWriters() {
-  await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
-}
-
-/** The last write queued in each open transaction. */
-const lastWriteOf = new WeakMap<object, Promise<unknown>>()
-
-/**
- * Runs `write` as the only writer of rollups: after every write queued before it in the same
- * transaction (the requests of a $batch change set run concurrently in one transaction, and each
- * reads rollup rows that the others write back), and holding the write lock against other
- * transactions and instances until commit.
- */
-export function writeInTurn<T>(write: () => Promise<T>): Promise<T> {
-  const locked = () => lockWriters().then(write)
-  const tx = (cds.context as { tx?: object } | undefined)?.tx
-  if (!tx) return locked()
-  const turn = (lastWriteOf.get(tx) ?? Promise.resolve()).then(locked, locked)
-  lastWriteOf.set(tx, turn.catch(() => undefined))
-  return turn
-}
+import { HourlyRollups, EdgeRollups, PairRollups, ModelRollups, StrategyRollups, RoutingDecisions } from '#cds-models/router'
+import {
+  MetricTotals, ALL, HOUR, EDGE_SECONDS, groupingOf, roundUSD,
+  type MetricFacts, type DecisionFacts, type MinuteGroupJSON, type SecondsPairJSON,
+} from '../domain/metric-totals.ts'
+import { markEdgeRollupsStart } from './edge-rollups-start.ts'
+import { writeAll, readWhereIn } from './bulk.ts'
 
 interface StrategyTotals { decisions: number; scoredDecisions: number; scoreSum: number; fallbacks: number }
 
@@ -289,32 +140,6 @@ const mergeSeconds = (pair: SecondsPairJSON, added: SecondsPairJSON): SecondsPai
   [pair[0], pair[1], pair[2] + added[2], pair[3] + added[3], pair[4] + added[4], pair[5] + added[5], pair[6] + added[6], roundUSD(pair[7] + added[7]), [...pair[8], ...added[8]]]
 
 /**
- * The UTC hour from which on the edge rollups hold every record, in epoch ms. A database that held
- * records before them (it has hourly rollups at the first write) gets the next hour, and windows read
- * the partial hours before it from the raw rows, as before the edge rollups; any other gets 0. Set
- * by the first write under the write lock; until then windows take it as never.
- */
-let edgeRollupsStart: Promise<number> | undefined
-
-export async function edgeRollupsStartTime() {
-  if (edgeRollupsStart) return edgeRollupsStart
-  const marked = await SELECT.one.from(EdgeRollupsStart).columns('hour') as { hour: string } | null
-  if (!marked) return Infinity
-  return edgeRollupsStart = Promise.resolve(new Date(marked.hour).getTime())
-}
-
-function markEdgeRollupsStart() {
-  // a mark lost with its transaction costs only speed: windows then read raw rows as without one
-  return edgeRollupsStart ??= (async () => {
-    const marked = await SELECT.one.from(EdgeRollupsStart).columns('hour') as { hour: string } | null
-    if (marked) return new Date(marked.hour).getTime()
-    const start = await SELECT.one.from(HourlyRollups).columns('hour') ? Math.ceil(Date.now() / HOUR) * HOUR : 0
-    await INSERT.into(EdgeRollupsStart).entries({ ID: 'edges', hour: new Date(start).toISOString() })
-    return start
-  })().catch(err => { edgeRollupsStart = undefined; throw err })
-}
-
-/**
  * Takes the decisions and metrics before `cutoff` (a whole UTC hour) out of the rollups, in the
  * transaction that deletes them: the hourly and edge rows go, and what the hours held is subtracted
  * from the all-time rollups. Strategies are not kept per hour, so their share is counted from the raw rows.
@@ -389,10 +214,10 @@ async function upsertMerged<T>(
 ) {
   if (!groups.size) return
   const keys = [...groups.values()].map(g => g.key)
-  const where: Record<string, { in: unknown[] }> = {}
-  keyColumns.forEach((column, i) => { where[column] = { in: [...new Set(keys.map(k => k[i]))].map(k => keyValue(column, k)) } })
+  const where: Record<string, unknown[]> = {}
+  keyColumns.forEach((column, i) => { where[column] = [...new Set(keys.map(k => k[i]))].map(k => keyValue(column, k)) })
   const stored = new Map<string, Record<string, unknown>>()
-  for (const row of await SELECT.from(entity).where(where) as Record<string, unknown>[])
+  for (const row of await readWhereIn(entity, where))
     stored.set(keyColumns.map(c => c in PERIOD_STARTS ? new Date(row[c] as string).getTime() : row[c]).join('\u0000'), row)
   const added: Record<string, unknown>[] = [], changed: Record<string, unknown>[] = []
   for (const [id, { key, delta }] of groups) {

@@ -1,5 +1,5 @@
 /**
- * Range reads by time at the edges of the hourly rollups (srv/lib/window-stats.ts) and reads per
+ * Range reads by time at the edges of the hourly rollups (srv/data/window-stats.ts) and reads per
  * pair. HANA gets the same from db/src/*.hdbindex; SQLite and PostgreSQL get them at start-up.
  */
 export const INDEXES = [

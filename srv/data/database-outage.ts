@@ -95,7 +95,7 @@ function hardenPostgresPool(db: PooledService) {
   // configuration still wins; these are what the outage handling relies on where it says nothing
   const pool = factory.options ??= {}
   pool.testOnBorrow ??= true
-  // no request waits for a connection forever; but writers take turns (srv/lib/rollups.ts writeInTurn), so
+  // no request waits for a connection forever; but writers take turns (srv/data/write-lock.ts), so
   // under write load a request may wait longer than @cap-js/postgres' default of 1 s without any outage
   pool.acquireTimeoutMillis = Math.max(Number(pool.acquireTimeoutMillis) || 0, WAIT_FOR_CONNECTION_MS)
   pool.destroyTimeoutMillis ??= 1000

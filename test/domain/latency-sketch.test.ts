@@ -1,5 +1,5 @@
-import { LatencySketch, RELATIVE_ACCURACY } from '../../srv/lib/latency-sketch'
-import { random } from '../../srv/lib/workload'
+import { LatencySketch, RELATIVE_ACCURACY } from '../../srv/domain/latency-sketch'
+import { random } from '../../tools/workload'
 
 const nearestRank = (sorted: number[], q: number) => sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]
 

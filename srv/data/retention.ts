@@ -1,6 +1,8 @@
 import { RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
-import { hourOf, writeInTurn, removeFromRollups } from './rollups.ts'
-import { removeFromQualityRollups } from '../data/quality-rollups.ts'
+import { hourOf } from '../domain/metric-totals.ts'
+import { removeFromRollups } from './rollups.ts'
+import { writeInTurn } from './write-lock.ts'
+import { removeFromQualityRollups } from './quality-rollups.ts'
 
 /**
  * Deletes decisions (with their candidates) and metrics before `before`, rounded down to a whole

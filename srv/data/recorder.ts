@@ -1,11 +1,12 @@
 import { Agents, Models, RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
 import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#cds-models/RouterService'
 import { writeAll } from './bulk.ts'
-import { addToRollups, writeInTurn, roundUSD, type DecisionFacts, type MetricFacts } from './rollups.ts'
-import { addToQualityRollups, type DecisionQualityFacts, type MetricQualityFacts } from '../data/quality-rollups.ts'
-
-/** Most records (decisions plus metrics) one call of the write path may carry: `ingest`'s limit, and the size of OTLP's writes. */
-export const MAX_RECORDS_PER_CALL = 5000
+import type { DecisionFacts, MetricFacts } from '../domain/metric-totals.ts'
+import { costOf } from '../domain/pricing.ts'
+import { addToRollups } from './rollups.ts'
+import { writeInTurn } from './write-lock.ts'
+import type { DecisionQualityFacts, MetricQualityFacts } from '../domain/routing-quality.ts'
+import { addToQualityRollups } from './quality-rollups.ts'
 
 /**
  * The one write path for decisions and metrics, used by `ingest` and by single POSTs:
@@ -87,11 +88,11 @@ async function registerUnknown(entity: typeof Agents | typeof Models, ids: strin
   return known
 }
 
-/** Cost of a metric from its model's list prices (USD per 1M tokens); models just registered cost 0. */
+/** Cost of a metric from its model's list prices; models just registered cost 0. */
 function pricing(models: Known) {
   return (m: InferenceMetricInput) => {
     const p = models.get(m.model_ID!)
-    return roundUSD(((m.inputTokens ?? 0) * Number(p?.inputPricePer1M ?? 0) + (m.outputTokens ?? 0) * Number(p?.outputPricePer1M ?? 0)) / 1e6)
+    return costOf(m.inputTokens ?? 0, m.outputTokens ?? 0, Number(p?.inputPricePer1M ?? 0), Number(p?.outputPricePer1M ?? 0))
   }
 }
 

@@ -1,8 +1,9 @@
 import { HourlyRollups, EdgeRollups, InferenceMetrics, RoutingDecisions } from '#cds-models/router'
 import {
-  MetricTotals, ALL, HOUR, EDGE_SECONDS, GROUPINGS, edgeRollupsStartTime,
+  MetricTotals, ALL, HOUR, EDGE_SECONDS, GROUPINGS,
   type Grouping, type MetricFacts, type MinuteGroupJSON, type SecondsPairJSON,
-} from './rollups.ts'
+} from '../domain/metric-totals.ts'
+import { edgeRollupsStartTime } from './edge-rollups-start.ts'
 
 export { GROUPINGS, type Grouping }
 

@@ -1,0 +1,28 @@
+import cds from '@sap/cds'
+import { WriteLocks } from '#cds-models/router'
+
+/**
+ * Serializes writers of rollups and registrations across transactions and instances: an UPDATE
+ * takes the row lock on PostgreSQL and HANA until commit, and the write lock on SQLite.
+ */
+export async function lockWriters() {
+  await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
+}
+
+/** The last write queued in each open transaction. */
+const lastWriteOf = new WeakMap<object, Promise<unknown>>()
+
+/**
+ * Runs `write` as the only writer of rollups: after every write queued before it in the same
+ * transaction (the requests of a $batch change set run concurrently in one transaction, and each
+ * reads rollup rows that the others write back), and holding the write lock against other
+ * transactions and instances until commit.
+ */
+export function writeInTurn<T>(write: () => Promise<T>): Promise<T> {
+  const locked = () => lockWriters().then(write)
+  const tx = (cds.context as { tx?: object } | undefined)?.tx
+  if (!tx) return locked()
+  const turn = (lastWriteOf.get(tx) ?? Promise.resolve()).then(locked, locked)
+  lastWriteOf.set(tx, turn.catch(() => undefined))
+  return turn
+}
