@@ -420,38 +420,53 @@ async function qualityTimes(server: Server, windows = Object.keys(qualityWindows
 
 /**
  * `--quality`: routing quality as stored decisions grow. A router whose strategies differ in quality
- * (routedTraffic) decided 10,000 times in the last 24 hours; the functions are timed, then history of
- * the same rate is backfilled 99 days back, oldest first, up to 1,000,000 decisions with a metric each,
- * and they are timed again: the windows hold the same decisions in both, so the ratio is the cost of volume
- * (the last 7 days, which hold history only then, are timed at the end alone).
+ * (routedTraffic) decided 10,000 times in the last 24 hours: one server holds only these, another the
+ * same and history at the same rate back 99 days, oldest first, up to 1,000,000 decisions with a metric
+ * each. The functions are timed on both in turns, call by call, so that the machine's drift weighs on
+ * both alike; the windows hold the same decisions on both, so the ratio is the cost of volume. The last
+ * 7 days, which hold history only on the large one, are timed there alone.
  */
 async function qualityScale() {
   const day = 86400_000, now = Date.now(), recent = 10_000, total = quick ? 100_000 : 1_000_000
-  console.log(`\nrouting quality, SQLite file (WAL): ${fmt(recent)} decisions of the last 24 h, then history back to ${total / recent} days ago up to ${fmt(total)} decisions, a metric each`)
-  const server = await launch(sqliteDb(path.join(dir, 'quality.sqlite')))
+  console.log(`\nrouting quality, SQLite file (WAL): ${fmt(recent)} decisions of the last 24 h, and on a second server history back to ${total / recent} days ago up to ${fmt(total)} decisions, a metric each`)
+  const small = await launch(sqliteDb(path.join(dir, 'quality-small.sqlite'))), large = await launch(sqliteDb(path.join(dir, 'quality-large.sqlite')))
   try {
-    let stored = 0
-    const fill = async (from: number, to: number, count: number, seed: number) => {
-      const gen = routedTraffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(from), to: new Date(to), count, seed })
-      let left = Math.ceil(count / 2500)
+    const fill = async (server: Server, from: number, to: number, count: number, seed: number) => {
+      const gen = routedTraffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(from), to: new Date(to), count, seed, worldSeed: 1 })
+      const calls = Math.ceil(count / 2500)
+      let left = calls
       await Promise.all([1, 2].map(async () => {
         while (left-- > 0) {
           await post(server, '/odata/v4/router/ingest', batch(gen, 2500))
-          if ((stored += 2500) % 200_000 === 0) console.log(`    ${fmt(stored)} decisions stored, server peak RSS ${Math.round(peakRSS(server))} MB`)
+          if ((calls - left) % 80 === 0) console.log(`    ${fmt((calls - left) * 2500)} decisions stored, server peak RSS ${Math.round(peakRSS(server))} MB`)
         }
       }))
     }
-    await fill(now - day, now, recent, 1)
-    const small = await qualityTimes(server, ['last 24 h', '20.5 to 2.25 h ago'])
+    for (const server of [small, large]) await fill(server, now - day, now, recent, 1)
     const start = performance.now()
-    await fill(now - (total / recent) * day, now - day, total - recent, 2)
-    report(`ingest of ${fmt(total - recent)} decisions and their metrics`, `${fmt(rate(2 * (total - recent), performance.now() - start))} records/s`)
-    const large = await qualityTimes(server)
-    console.log(`\nrouting quality, median answer time over HTTP: ${fmt(recent)} -> ${fmt(total)} stored decisions (the windows hold the same in both)`)
-    for (const key of Object.keys(large)) report(key, small[key]
-      ? `${small[key].toFixed(1)} ms -> ${large[key].toFixed(1)} ms  (${(large[key] / small[key]).toFixed(2)}x; target <= 1.5x and < 100 ms)`
-      : `${large[key].toFixed(1)} ms  (7 days of history: ${fmt(7 * recent)} decisions; target < 100 ms)`)
-  } finally { await server.stop() }
+    await fill(large, now - (total / recent) * day, now - day, total - recent, 2)
+    report(`ingest of ${fmt(total - recent)} decisions and their metrics, 2 clients`, `${fmt(rate(2 * (total - recent), performance.now() - start))} records/s`)
+    console.log(`\nrouting quality, median answer time over HTTP, in turns: ${fmt(recent)} -> ${fmt(total)} stored decisions (the windows hold the same on both)`)
+    const A = '/odata/v4/analytics'
+    for (const [label, window] of Object.entries(qualityWindows()))
+      for (const fn of ['strategyComparison', 'scoreCalibration', 'candidateRegret']) {
+        const url = `${A}/${fn}(${window})`
+        if (label === 'last 7 days') {
+          report(`${fn}(${label})`, `${(await timeGET(large, url)).toFixed(1)} ms  (7 days of history: ${fmt(7 * recent)} decisions; target < 100 ms)`)
+          continue
+        }
+        const [a, b] = await timeInTurns([small, large], url)
+        report(`${fn}(${label})`, `${a.toFixed(1)} ms -> ${b.toFixed(1)} ms  (${(b / a).toFixed(2)}x; target <= 1.5x and < 100 ms)`)
+      }
+  } finally { await small.stop(); await large.stop() }
+}
+
+/** Median answer times of a GET on each server, called in turns after one warm-up each. */
+async function timeInTurns(servers: Server[], url: string, n = 31) {
+  for (const server of servers) await answerTime(server, url)
+  const times = servers.map(() => [] as number[])
+  for (let i = 0; i < n; i++) for (const [k, server] of servers.entries()) times[k].push(await answerTime(server, url))
+  return times.map(t => t.sort((a, b) => a - b)[Math.floor(n / 2)])
 }
 
 /**

@@ -144,16 +144,18 @@ export function batch(source: Iterator<{ decision: Decision; metric: Metric }>, 
  */
 export const ROUTING_MIX: Record<typeof STRATEGIES[number], number> = { optimal: 0.3, balanced: 0.3, greedy: 0.25, manual: 0.1, fallback: 0.05 }
 
-/**
- * Router traffic whose strategies differ in quality: each agent weighs a pool of `candidates` models
- * (Zipf-weighted, so popular models serve many agents), each with a success rate of its own for that
- * agent (its failure rate and up to 25 points less), and a strategy picks one of them (ROUTING_MIX).
- * A candidate's score grows with its true success rate, with noise, so scores are calibrated.
- */
-export function* routedTraffic(o: WorkloadOptions & { mix?: Partial<typeof ROUTING_MIX> }): Generator<{ decision: Decision; metric: Metric }> {
-  const draw = draws(o), { rnd, zipf, gauss, id } = draw
+export interface RoutingOptions {
+  /** Shares of the strategies (default ROUTING_MIX). */
+  mix?: Partial<typeof ROUTING_MIX>
+  /** Seed of the agents' candidate pools and success rates (default: `seed`): traffic of other seeds then routes in the same world. */
+  worldSeed?: number
+}
+
+/** Per agent its candidate models, each with its true success rate for that agent. */
+function candidatePools(o: WorkloadOptions & RoutingOptions) {
+  const { rnd, zipf } = draws({ ...o, seed: o.worldSeed ?? o.seed })
   const pickModel = zipf(o.models.length), size = Math.min(o.candidates ?? 3, o.models.length)
-  const pools = o.agents.map(() => {
+  return o.agents.map(() => {
     const pool = new Map<SimulatedModel, number>()
     while (pool.size < size) {
       const model = o.models[pickModel()]
@@ -161,6 +163,17 @@ export function* routedTraffic(o: WorkloadOptions & { mix?: Partial<typeof ROUTI
     }
     return [...pool].map(([model, successRate]) => ({ model, successRate }))
   })
+}
+
+/**
+ * Router traffic whose strategies differ in quality: each agent weighs a pool of `candidates` models
+ * (Zipf-weighted, so popular models serve many agents), each with a success rate of its own for that
+ * agent (its failure rate and up to 25 points less), and a strategy picks one of them (ROUTING_MIX).
+ * A candidate's score grows with its true success rate, with noise, so scores are calibrated.
+ */
+export function* routedTraffic(o: WorkloadOptions & RoutingOptions): Generator<{ decision: Decision; metric: Metric }> {
+  const draw = draws(o), { rnd, zipf, gauss, id } = draw
+  const pools = candidatePools(o)
   const mix = Object.entries({ ...ROUTING_MIX, ...o.mix }).filter(([, w]) => w > 0), mixTotal = mix.reduce((a, [, w]) => a + w, 0)
   const pickStrategy = () => { let r = rnd() * mixTotal, i = 0; while ((r -= mix[i][1]) > 0 && i < mix.length - 1) i++; return mix[i][0] }
   const pickAgent = zipf(o.agents.length)

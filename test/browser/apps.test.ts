@@ -40,8 +40,8 @@ afterAll(async () => {
 test('the launch page has a tile for each app', async () => {
   await page.goto(`${server.url}/`)
   const tiles = page.locator('a.tile')
-  await expect(tiles.count()).resolves.toBe(3)
-  expect(await tiles.evaluateAll(a => a.map(e => e.getAttribute('href')))).toEqual(['decisions/index.html', 'assignments/index.html', 'performance/index.html'])
+  await expect(tiles.count()).resolves.toBe(4)
+  expect(await tiles.evaluateAll(a => a.map(e => e.getAttribute('href')))).toEqual(['decisions/index.html', 'assignments/index.html', 'performance/index.html', 'quality/index.html'])
   for (const app of ['decisions', 'assignments', 'performance']) {
     const res = await fetch(`${server.url}/${app}/index.html`)
     expect(res.status).toBe(200)
