@@ -31,7 +31,7 @@ sap.ui.define([
         title: { visible: false },
         valueAxis: { title: { visible: false }, label: { formatString: '0%' } },
         categoryAxis: { title: { visible: true } },
-        plotArea: { marker: { visible: true, size: 6 }, dataLabel: { visible: false } },
+        plotArea: { marker: { visible: true, size: 6 }, dataLabel: { visible: false }, primaryScale: { fixedRange: true, minValue: 0, maxValue: 1 } },
         legend: { visible: true },
       })
       this.load()
