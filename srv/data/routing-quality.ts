@@ -1,5 +1,5 @@
-import { RoutingDecisions, DecisionCandidates, InferenceMetrics, QualityRollups } from '#cds-models/router'
-import { MetricTotals, roundUSD } from '../domain/metric-totals.ts'
+import { RoutingDecisions, DecisionCandidates, InferenceMetrics, QualityRollups, HourlyRollups } from '#cds-models/router'
+import { MetricTotals, roundUSD, ALL } from '../domain/metric-totals.ts'
 import {
   planWindow, signAt, HOUR, Outcome, KINDS, bucketOf, outcomeKey, choiceKey,
   type Span, type Choice, type PairFigures, type StrategyOutcomes, type BucketOutcomes,
@@ -130,9 +130,31 @@ export async function choices(from: Date, to: Date): Promise<Choice[]> {
   return [...groups.values()].filter(c => c.decisions > 0)
 }
 
-/** The metrics of each agent on each model recorded in the window `from <= recordedAt < to`. */
+/**
+ * The metrics of each agent on each model recorded in the window `from <= recordedAt < to`: the whole
+ * hours summed by the database from the hourly rollups (counts and costs only, no sketches to merge),
+ * the partial hours at the edges as `performance(…, 'pair')` reads them.
+ */
 export async function pairFigures(from: Date, to: Date): Promise<(agent_ID: string, model_ID: string) => PairFigures | undefined> {
-  const { groups } = await windowStats(from, to, 'pair')
-  const pairs = new Map(groups.map(({ agent_ID, model_ID, totals }) => [`${agent_ID}\u0000${model_ID}`, figuresOf(totals)]))
+  const pairs = new Map<string, PairFigures>()
+  const add = (agent_ID: string, model_ID: string, requests: number, successes: number, cost: number) => {
+    const key = `${agent_ID}\u0000${model_ID}`, pair = pairs.get(key)
+    if (pair) { pair.requests += requests; pair.successes += successes; pair.cost = roundUSD(pair.cost + cost) }
+    else pairs.set(key, { requests, successes, cost: roundUSD(cost) })
+  }
+  const first = Math.ceil(from.getTime() / HOUR) * HOUR, last = Math.floor(to.getTime() / HOUR) * HOUR
+  const edges = first < last ? [[from.getTime(), first], [last, to.getTime()]] : [[from.getTime(), to.getTime()]]
+  if (first < last) {
+    const hours = await SELECT.from(HourlyRollups)
+      .columns('agent_ID', 'model_ID', 'sum(requests) as requests', 'sum(successes) as successes', 'sum(cost) as cost')
+      .where`hour >= ${new Date(first).toISOString()} and hour < ${new Date(last).toISOString()} and agent_ID != ${ALL} and model_ID != ${ALL}`
+      .groupBy('agent_ID', 'model_ID') as { agent_ID: string; model_ID: string; requests: number; successes: number; cost: number }[]
+    for (const h of hours) add(h.agent_ID, h.model_ID, Number(h.requests), Number(h.successes), Number(h.cost ?? 0))
+  }
+  for (const [start, end] of edges) {
+    if (start >= end) continue
+    for (const { agent_ID, model_ID, totals } of (await windowStats(new Date(start), new Date(end), 'pair')).groups)
+      add(agent_ID!, model_ID!, totals.requests, totals.successes, totals.cost)
+  }
   return (agent_ID, model_ID) => pairs.get(`${agent_ID}\u0000${model_ID}`)
 }
