@@ -3,7 +3,7 @@ import {
   Outcome, KINDS, HOUR, bucketOf, outcomeKey, choiceKey,
   type DecisionQualityFacts, type MetricQualityFacts, type OutcomeGroupJSON, type ChoiceGroupJSON,
 } from '../domain/routing-quality.ts'
-import { writeAll } from './bulk.ts'
+import { writeAll, readWhereIn } from './bulk.ts'
 import { markQualityRollupsStart } from './quality-rollups-start.ts'
 
 /**
@@ -75,12 +75,11 @@ export async function addToQualityRollups(decisions: DecisionQualityFacts[], can
     if (d) deltas.addMetric(d, m); else awaiting.push(m)
   }
   if (decisions.length) {
-    const earlier = await SELECT.from(InferenceMetrics).columns(...METRIC_COLUMNS).where({ decision_ID: { in: [...byID.keys()] } }) as MetricQualityFacts[]
+    const earlier = await readWhereIn(InferenceMetrics, { decision_ID: [...byID.keys()] }) as unknown as MetricQualityFacts[]
     for (const m of earlier) deltas.addMetric(byID.get(m.decision_ID!)!, m)
   }
   if (awaiting.length) {
-    const stored = await SELECT.from(RoutingDecisions).columns('ID', 'strategy', 'score', 'decidedAt')
-      .where({ ID: { in: [...new Set(awaiting.map(m => m.decision_ID!))] } }) as DecisionQualityFacts[]
+    const stored = await readWhereIn(RoutingDecisions, { ID: [...new Set(awaiting.map(m => m.decision_ID!))] }) as unknown as DecisionQualityFacts[]
     const storedByID = new Map(stored.map(d => [d.ID, d]))
     for (const m of awaiting) {
       const d = storedByID.get(m.decision_ID!)
@@ -128,7 +127,7 @@ async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
 async function writeKind<G>(kind: string, deltas: Hours<G>, merge: (stored: unknown[], delta: Map<string, G>) => unknown[]) {
   if (!deltas.hours.size) return
   const hours = [...deltas.hours.keys()].map(h => new Date(h).toISOString())
-  const rows = await SELECT.from(QualityRollups).columns('hour', 'groups').where({ kind, hour: { in: hours } }) as { hour: string; groups: string }[]
+  const rows = await readWhereIn(QualityRollups, { kind: [kind], hour: hours }) as { hour: string; groups: string }[]
   const stored = new Map(rows.map(row => [Date.parse(row.hour), JSON.parse(row.groups) as unknown[]]))
   const added: Record<string, unknown>[] = [], changed: Record<string, unknown>[] = []
   for (const [hour, delta] of deltas.hours) {
