@@ -505,7 +505,7 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 const IDLE_S = quick ? 5 : 20, LOAD_S = quick ? 8 : 25, PREFILL = 10, LOAD_CALL = 5000, LOAD_MAX = 25_000
 /** The write load the reads are timed under: the rate at which the issue measured the stalls (about 8,000 records/s), above the target's 5,000. */
 const LOAD_RATE = 8000
-const HOT_AGENT = 'support-bot' // two ACTIVE assignments in db/data
+const HOT_AGENT = 'support-bot' // two ACTIVE assignments in test/data
 /** Who reads what how often, beside the router's writes. */
 const READS: Record<string, { url: string; user: string; everyMs: number }> = {
   'hot read (Assignments, every 10 ms)': { url: `/odata/v4/router/Assignments?$filter=agent_ID eq '${HOT_AGENT}' and status eq 'ACTIVE'`, user: 'router', everyMs: 10 },
