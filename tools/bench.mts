@@ -23,6 +23,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { Worker } from 'node:worker_threads'
 import { startServer, basic } from './server-process.ts'
 import { postgres, deployTo, deployModel } from './postgres.ts'
 import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
@@ -516,21 +517,13 @@ const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil
 /** The server's event-loop delay (ms) since the previous call of its /health. */
 const loopDelay = async (server: Server) => (await (await fetch(`${server.url}/health`)).json() as { eventLoopDelayMs: { p50: number; p99: number; max: number } }).eventLoopDelayMs
 
-/** READS, each client reading at its pace, one read at a time, while `work` runs: its result and their answer times, sorted. */
+/** READS on a thread of their own (tools/bench-readers.mts), each at its pace, while `work` runs: its result and their answer times, sorted. */
 async function readsWhile<T>(server: Server, work: Promise<T>) {
-  let running = true
-  const readers = Promise.all(Object.values(READS).map(async ({ url, user, everyMs }) => {
-    const times: number[] = []
-    while (running) {
-      const ms = await answerTime(server, url, user)
-      times.push(ms)
-      if (ms < everyMs) await sleep(everyMs - ms)
-    }
-    return times.sort((a, b) => a - b)
-  }))
-  readers.catch(() => {}) // a failed read is thrown below, once `work` is over
-  const result = await work.finally(() => { running = false })
-  return [result, await readers] as const
+  const readers = new Worker(new URL('./bench-readers.mts', import.meta.url), { workerData: { base: server.url, readers: Object.values(READS) } })
+  const times = new Promise<number[][]>((resolve, reject) => { readers.once('message', resolve); readers.once('error', reject) })
+  times.catch(() => {}) // a failed read is thrown below, once `work` is over
+  const result = await work.finally(() => readers.postMessage('stop'))
+  return [result, await times.finally(() => readers.terminate())] as const
 }
 
 /** Two clients sending `calls` (JSON bodies) to ingest until `seconds` are over or the calls run out. */
