@@ -158,10 +158,11 @@ async function writePath(mode: string, url: string) {
   figures.raw = rawSqlite(url === ':memory:' ? ':memory:' : path.join(dir, `raw-${Date.now()}.sqlite`))
   report('raw node:sqlite prepared inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
 
-  report('ratio ingest (1 client) / in-process INSERT.entries', `${(figures.ingest1 / figures.entries * 100).toFixed(0)}%  (target >= 50%)`)
-  report('ratio ingest (4 clients) / in-process INSERT.entries', `${(figures.ingest4 / figures.entries * 100).toFixed(0)}%  (target >= 50%)`)
+  report('ratio ingest (1 client) / in-process INSERT.columns().rows()', `${(figures.ingest1 / figures.rows * 100).toFixed(0)}%  (target >= 50%)`)
+  report('ratio ingest (1 client) / in-process INSERT.entries', `${(figures.ingest1 / figures.entries * 100).toFixed(0)}%`)
+  report('ratio ingest (4 clients) / in-process INSERT.columns().rows()', `${(figures.ingest4 / figures.rows * 100).toFixed(0)}%`)
   report('ratio ingest (4 clients) / generic POST (16 clients)', `${(figures.ingest4 / figures.post).toFixed(0)}x  (target >= 50x)`)
-  report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
+  report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%  (aim >= 35%)`)
   return figures
 }
 
