@@ -4,6 +4,11 @@ using { AnalyticsService as analytics } from '../srv/analytics-service/service';
 // Labels, units and currencies of the domain's fields, once for every app (xtravels: app/common/labels.cds);
 // each app's annotations.cds adds its pages. Units are annotations, not label text: Fiori shows them beside the values.
 
+// The domain's types carry their unit, so every element of them does, in every service (ingest's inputs, too).
+annotate db.Millis   with @Measures.Unit: 'ms';
+annotate db.USD      with @Measures.ISOCurrency: 'USD';
+annotate db.USDPer1M with @Measures.ISOCurrency: 'USD';
+
 annotate db.Agents with @title: '{i18n>Agent}' {
   ID             @title: '{i18n>Agent}';
   name           @title: '{i18n>Name}';
@@ -15,8 +20,8 @@ annotate db.Models with @title: '{i18n>Model}' {
   ID               @title: '{i18n>Model}';
   name             @title: '{i18n>Name}';
   provider         @title: '{i18n>Provider}';
-  inputPricePer1M  @title: '{i18n>InputPricePer1M}' @Measures.ISOCurrency: 'USD';
-  outputPricePer1M @title: '{i18n>OutputPricePer1M}' @Measures.ISOCurrency: 'USD';
+  inputPricePer1M  @title: '{i18n>InputPricePer1M}';
+  outputPricePer1M @title: '{i18n>OutputPricePer1M}';
   contextWindow    @title: '{i18n>ContextWindow}' @Measures.Unit: '{i18n>TokensUnit}';
   autoRegistered   @title: '{i18n>AutoRegistered}';
 };
@@ -57,18 +62,18 @@ annotate db.InferenceMetrics with {
   decision_ID  @title: '{i18n>DecisionID}';
   agent_ID     @title: '{i18n>Agent}';
   model_ID     @title: '{i18n>Model}';
-  latencyMs    @title: '{i18n>LatencyMs}' @Measures.Unit: 'ms';
-  ttftMs       @title: '{i18n>TtftMs}' @Measures.Unit: 'ms';
+  latencyMs    @title: '{i18n>LatencyMs}';
+  ttftMs       @title: '{i18n>TtftMs}';
   inputTokens  @title: '{i18n>InputTokens}';
   outputTokens @title: '{i18n>OutputTokens}';
   success      @title: '{i18n>Success}';
   errorCode    @title: '{i18n>ErrorCode}';
   finishReason @title: '{i18n>FinishReason}';
-  cost         @title: '{i18n>Cost}' @Measures.ISOCurrency: 'USD';
+  cost         @title: '{i18n>Cost}';
   recordedAt   @title: '{i18n>RecordedAt}';
 };
 
-// The rollups' figures: their projections in AnalyticsService (HourlyStats, AgentModelPairs, ModelPerformance) inherit these.
+// The rollups' figures (plain Double and Decimal, summed or estimated): their projections in AnalyticsService (HourlyStats, AgentModelPairs, ModelPerformance) inherit these.
 annotate db.MetricTotals with {
   requests     @title: '{i18n>Requests}';
   successes    @title: '{i18n>Successes}';

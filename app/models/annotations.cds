@@ -14,13 +14,13 @@ annotate service.Models with @(
   // both tabs have autoRegistered, so the filter applies to models and agents alike
   UI.SelectionFields         : [autoRegistered, provider],
   UI.LineItem                : [
-    { Value: ID, @UI.Importance: #High },
-    { Value: name, @UI.Importance: #High },
-    { Value: provider, @UI.Importance: #High },
-    { Value: inputPricePer1M, @UI.Importance: #High },
-    { Value: outputPricePer1M, @UI.Importance: #High },
-    { Value: contextWindow, @UI.Importance: #High },
-    { Value: autoRegistered, @UI.Importance: #High, Criticality: (autoRegistered = true ? 2 : 0), CriticalityRepresentation: #WithoutIcon },
+    { Value: ID, @UI.Importance: #High, @HTML5.CssDefaults: { width: '12rem' } },
+    { Value: name, @UI.Importance: #High, @HTML5.CssDefaults: { width: '12rem' } },
+    { Value: provider, @UI.Importance: #High, @HTML5.CssDefaults: { width: '8rem' } },
+    { Value: inputPricePer1M, @UI.Importance: #High, @HTML5.CssDefaults: { width: '11rem' } },
+    { Value: outputPricePer1M, @UI.Importance: #High, @HTML5.CssDefaults: { width: '11rem' } },
+    { Value: contextWindow, @UI.Importance: #High, @HTML5.CssDefaults: { width: '10rem' } },
+    { Value: autoRegistered, @UI.Importance: #High, @HTML5.CssDefaults: { width: '13rem' }, Criticality: (autoRegistered = true ? 2 : 0), CriticalityRepresentation: #WithoutIcon },
   ],
   // what the router registered comes first: it may still wait for an operator's prices
   UI.SelectionPresentationVariant #models: {
@@ -63,10 +63,10 @@ annotate service.Agents with @(
   },
   UI.SelectionFields         : [autoRegistered],
   UI.LineItem                : [
-    { Value: ID, @UI.Importance: #High },
-    { Value: name, @UI.Importance: #High },
-    { Value: description, @UI.Importance: #High },
-    { Value: autoRegistered, @UI.Importance: #High, Criticality: (autoRegistered = true ? 2 : 0), CriticalityRepresentation: #WithoutIcon },
+    { Value: ID, @UI.Importance: #High, @HTML5.CssDefaults: { width: '12rem' } },
+    { Value: name, @UI.Importance: #High, @HTML5.CssDefaults: { width: '12rem' } },
+    { Value: description, @UI.Importance: #High, @HTML5.CssDefaults: { width: '32rem' } },
+    { Value: autoRegistered, @UI.Importance: #High, @HTML5.CssDefaults: { width: '13rem' }, Criticality: (autoRegistered = true ? 2 : 0), CriticalityRepresentation: #WithoutIcon },
   ],
   UI.SelectionPresentationVariant #agents: {
     Text               : '{i18n>Agents}',
