@@ -36,12 +36,12 @@ module.exports = {
     {
       // the write path once more on a SQLite file, where ingest runs in the write workers
       ...common, displayName: 'sqlite file', setupFilesAfterEnv: ['<rootDir>/test/sqlite-file-profile.js'],
-      testMatch: ['access', 'ingest', 'analytics', 'write-concurrency', 'otlp'].map(name => `<rootDir>/test/${name}.test.ts`),
+      testMatch: ['access', 'ingest', 'analytics', 'write-concurrency', 'otlp', 'routing-quality'].map(name => `<rootDir>/test/${name}.test.ts`),
     },
     ...postgresAnswers() ? [{
       // the service tests once more against PostgreSQL (127.0.0.1:5432, profile pg)
       ...common, displayName: 'postgres', setupFiles: ['<rootDir>/test/postgres-profile.js'],
-      testMatch: ['access', 'router-service', 'ingest', 'analytics', 'retention', 'write-concurrency', 'cloud-sdk', 'otlp'].map(name => `<rootDir>/test/${name}.test.ts`),
+      testMatch: ['access', 'router-service', 'ingest', 'analytics', 'retention', 'write-concurrency', 'cloud-sdk', 'otlp', 'routing-quality'].map(name => `<rootDir>/test/${name}.test.ts`),
     }] : [],
   ],
 }

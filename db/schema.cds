@@ -180,3 +180,21 @@ entity WriteLocks {
   key ID       : String(20);
       lockedAt : Timestamp;
 }
+
+/**
+ * Routing quality (srv/data/quality-rollups.ts), per UTC hour of `decidedAt`: one row per kind with all
+ * its groups as JSON. `outcomes`: per strategy and score bucket the decisions and the MetricTotals of
+ * their metrics, whenever those were recorded; `choices`: per strategy, agent, chosen model and set of
+ * the other candidates the number of decisions. A call rewrites the rows of the hours it touches.
+ */
+entity QualityRollups {
+  key hour   : Timestamp;
+  key kind   : String(10);
+      groups : LargeString;
+}
+
+/** One row: the UTC hour from which on QualityRollups hold every decision with its metrics; before it windows read raw rows. */
+entity QualityRollupsStart {
+  key ID   : String(10);
+      hour : Timestamp;
+}

@@ -82,7 +82,7 @@ describe('development profile', () => {
     expectSecurityHeaders(res, false)
   })
 
-  test.each(['decisions', 'assignments', 'performance'])('the Fiori app %s still loads: its page and SAPUI5 from this origin, framing only by ourselves', async app => {
+  test.each(['decisions', 'assignments', 'performance', 'quality'])('the Fiori app %s still loads: its page and SAPUI5 from this origin, framing only by ourselves', async app => {
     const page = await fetch(`${server.url}/${app}/index.html`)
     expect(page.status).toBe(200)
     expectSecurityHeaders(page, false)

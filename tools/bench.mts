@@ -14,6 +14,9 @@
  *                edges at 2,000, 60,000 and 1,000,000 records an hour (`--windows`: only these)
  *   reads        the router's hot read and the analysts' reads, p50 and p99 idle and while two clients ingest, and
  *                the server's event-loop delay (its /health): SQLite file and PostgreSQL (`--reads`: only these)
+ *   quality      strategyComparison, scoreCalibration and candidateRegret over the last day, the last week and a
+ *                window with partial hours, at 10,000 and at 1,000,000 stored decisions of strategies of different
+ *                quality (`--quality`: only these; the scale section times them too, on its traffic)
  *
  * Each PostgreSQL measurement (127.0.0.1:5432, user postgres) works on a database of its own, created and dropped.
  */
@@ -26,7 +29,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { Worker } from 'node:worker_threads'
 import { startServer, basic } from './server-process.ts'
 import { postgres, deployTo, deployModel } from './postgres.ts'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
+import { traffic, routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
 import { INDEXES, createIndexes } from '../srv/data/indexes.ts'
 import { diag, DiagLogLevel } from '@opentelemetry/api'
 import { tracing, exporterTo, exportSpans, routerSpans } from './otlp-client.ts'
@@ -399,7 +402,73 @@ async function analyticsTimes(server: Server) {
     'Summary24h as raw scan': await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/${sums}`, 5),
     "performance(last 24 h, groupBy='pair')": await timeGET(server, `${A}/performance(${window},groupBy='pair')`),
     "performance(groupBy='pair') as raw scan": await timeGET(server, `${A}/InferenceMetrics?$apply=filter(${since})/groupby((agent_ID,model_ID),${sums})`, 5),
+    ...await qualityTimes(server, ['last 24 h']),
   }
+}
+
+/** The windows the Routing Quality page asks for (the last day and week up to now) and one whose edges fall inside hours. */
+function qualityWindows(): Record<string, string> {
+  const hour = 3600_000, now = Date.now(), span = (from: number, to: number) => `from=${new Date(from).toISOString()},to=${new Date(to).toISOString()}`
+  return { 'last 24 h': span(now - 24 * hour, now), 'last 7 days': span(now - 7 * 24 * hour, now), '20.5 to 2.25 h ago': span(now - 20.5 * hour, now - 2.25 * hour) }
+}
+
+/** Median answer times of the routing-quality functions over the given windows (qualityWindows). */
+async function qualityTimes(server: Server, windows = Object.keys(qualityWindows())) {
+  const A = '/odata/v4/analytics', times: Record<string, number> = {}
+  for (const [label, window] of Object.entries(qualityWindows()).filter(([label]) => windows.includes(label)))
+    for (const fn of ['strategyComparison', 'scoreCalibration', 'candidateRegret']) times[`${fn}(${label})`] = await timeGET(server, `${A}/${fn}(${window})`)
+  return times
+}
+
+/**
+ * `--quality`: routing quality as stored decisions grow. A router whose strategies differ in quality
+ * (routedTraffic) decided 10,000 times in the last 24 hours: one server holds only these, another the
+ * same and history at the same rate back 99 days, oldest first, up to 1,000,000 decisions with a metric
+ * each. The functions are timed on both in turns, call by call, so that the machine's drift weighs on
+ * both alike; the windows hold the same decisions on both, so the ratio is the cost of volume. The last
+ * 7 days, which hold history only on the large one, are timed there alone.
+ */
+async function qualityScale() {
+  const day = 86400_000, now = Date.now(), recent = 10_000, total = quick ? 100_000 : 1_000_000
+  console.log(`\nrouting quality, SQLite file (WAL): ${fmt(recent)} decisions of the last 24 h, and on a second server history back to ${total / recent} days ago up to ${fmt(total)} decisions, a metric each`)
+  const small = await launch(sqliteDb(path.join(dir, 'quality-small.sqlite'))), large = await launch(sqliteDb(path.join(dir, 'quality-large.sqlite')))
+  try {
+    const fill = async (server: Server, from: number, to: number, count: number, seed: number) => {
+      const gen = routedTraffic({ agents: DEFAULT_AGENTS, models: DEFAULT_MODELS, from: new Date(from), to: new Date(to), count, seed, worldSeed: 1 })
+      const calls = Math.ceil(count / 2500)
+      let left = calls
+      await Promise.all([1, 2].map(async () => {
+        while (left-- > 0) {
+          await post(server, '/odata/v4/router/ingest', batch(gen, 2500))
+          if ((calls - left) % 80 === 0) console.log(`    ${fmt((calls - left) * 2500)} decisions stored, server peak RSS ${Math.round(peakRSS(server))} MB`)
+        }
+      }))
+    }
+    for (const server of [small, large]) await fill(server, now - day, now, recent, 1)
+    const start = performance.now()
+    await fill(large, now - (total / recent) * day, now - day, total - recent, 2)
+    report(`ingest of ${fmt(total - recent)} decisions and their metrics, 2 clients`, `${fmt(rate(2 * (total - recent), performance.now() - start))} records/s`)
+    console.log(`\nrouting quality, median answer time over HTTP, in turns: ${fmt(recent)} -> ${fmt(total)} stored decisions (the windows hold the same on both)`)
+    const A = '/odata/v4/analytics'
+    for (const [label, window] of Object.entries(qualityWindows()))
+      for (const fn of ['strategyComparison', 'scoreCalibration', 'candidateRegret']) {
+        const url = `${A}/${fn}(${window})`
+        if (label === 'last 7 days') {
+          report(`${fn}(${label})`, `${(await timeGET(large, url)).toFixed(1)} ms  (7 days of history: ${fmt(7 * recent)} decisions; target < 100 ms)`)
+          continue
+        }
+        const [a, b] = await timeInTurns([small, large], url)
+        report(`${fn}(${label})`, `${a.toFixed(1)} ms -> ${b.toFixed(1)} ms  (${(b / a).toFixed(2)}x; target <= 1.5x and < 100 ms)`)
+      }
+  } finally { await small.stop(); await large.stop() }
+}
+
+/** Median answer times of a GET on each server, called in turns after one warm-up each. */
+async function timeInTurns(servers: Server[], url: string, n = 31) {
+  for (const server of servers) await answerTime(server, url)
+  const times = servers.map(() => [] as number[])
+  for (let i = 0; i < n; i++) for (const [k, server] of servers.entries()) times[k].push(await answerTime(server, url))
+  return times.map(t => t.sort((a, b) => a - b)[Math.floor(n / 2)])
 }
 
 /**
@@ -586,6 +655,7 @@ const ALONE: Record<string, [string, () => Promise<void>]> = {
     await writePath('SQLite file (WAL)', path.join(dir, 'write.sqlite'))
     await writePathPostgres()
   }],
+  '--quality': ['routing quality', qualityScale],
 }
 const alone = Object.keys(ALONE).find(flag => process.argv.includes(flag))
 try {
@@ -598,6 +668,7 @@ try {
     await scale('v7', 2 * scaleMetrics)
     await scale('v4', Math.min(1_000_000, 2 * scaleMetrics))
     await windowTimes()
+    await qualityScale()
     await readsUnderWriteLoad()
     console.log('\nthe physical limit as the file grows')
     // synchronous for a minute each: after the server's measurements, whose sockets they would starve

@@ -5,10 +5,25 @@ import path from 'node:path'
 /** Tests and the benchmark run from the project root (npm, jest). */
 const root = process.cwd()
 
-/** A TCP port that nothing listens on right now. */
-export const freePort = () => new Promise<number>(resolve => {
-  const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
+/** Whether nothing listens on `port` right now (0: any port the system picks); resolves the port or 0. */
+const probe = (port: number) => new Promise<number>(resolve => {
+  const server = createServer().once('error', () => resolve(0))
+  server.listen(port, () => { const { port } = server.address() as { port: number }; server.close(() => resolve(port)) })
 })
+
+/** A TCP port that nothing listens on right now: the first free one of $PORTS (e.g. `6100-6199`) when set, else any. */
+export async function freePort() {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.PORTS ?? '')
+  if (!range) return probe(0)
+  const [first, last] = [Number(range[1]), Number(range[2])], size = last - first + 1
+  // from the one after the port given last: a server just started may not listen on it yet
+  for (let i = 1; i <= size; i++) {
+    const port = first + (Math.max(lastPort - first, -1) + i) % size
+    if (await probe(port)) return lastPort = port
+  }
+  throw new Error(`no free port in PORTS=${process.env.PORTS}`)
+}
+let lastPort = 0
 
 /** The gateway as its own process, started the way `npm start` starts it, with the given cds configuration. */
 export async function startServer(config: object, env: Record<string, string> = {}) {

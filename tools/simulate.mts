@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { MAX_RECORDS_PER_CALL } from '../srv/domain/limits.ts'
-import { traffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
+import { traffic, routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, ROUTING_MIX, STRATEGIES, type Decision, type Metric, type WorkloadOptions } from './workload.ts'
 import { tracing, batching, exporterTo, routerSpans, type Protocol } from './otlp-client.ts'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace'
 
@@ -23,6 +23,8 @@ const { values: o } = parseArgs({
     'history-days': { type: 'string', default: '0' },
     'history-requests': { type: 'string', default: '20000' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
+    routing: { type: 'string', default: 'quality' },
+    strategies: { type: 'string' },
     otlp: { type: 'boolean', default: false },
     'otlp-protocol': { type: 'string', default: 'http/protobuf' },
     help: { type: 'boolean', default: false },
@@ -43,6 +45,13 @@ if (o.help) {
   --history-days D          first backfill D days of past traffic, oldest first (default 0)
   --history-requests N      requests in that history (default 20000)
   --seed N                  seed of the traffic generator
+  --routing R               quality (default): each agent weighs a pool of candidate models that succeed for it at
+                            rates of their own, and strategies of different quality choose among them: optimal
+                            the best 9 times in 10, balanced the best or else the fastest, greedy always the
+                            fastest, manual the agent's first model, fallback any; the Routing Quality app ranks
+                            them so. random: strategy, model and candidates drawn independently of each other
+  --strategies S=W,...      shares of the strategies with --routing quality, e.g. greedy=1,optimal=1
+                            (default ${Object.entries(ROUTING_MIX).map(([k, v]) => `${k}=${v}`).join(',')})
   --otlp                    send OpenTelemetry spans to <url>/otlp/v1/traces instead of calling ingest: a routing
                             span (router.*) and an inference span (gen_ai.*) per request, with the SDK's
                             BatchSpanProcessor and OTLP exporter, which retries by itself
@@ -66,6 +75,16 @@ const models = DEFAULT_MODELS.slice(0, number('models', 1, DEFAULT_MODELS.length
 }))
 const agents = DEFAULT_AGENTS.slice(0, number('agents', 1, DEFAULT_AGENTS.length))
 const seed = number('seed', 0)
+if (!['quality', 'random'].includes(o.routing!)) { console.error('--routing must be quality or random'); process.exit(2) }
+const mix = o.strategies === undefined ? undefined : Object.fromEntries(o.strategies.split(',').map(pair => {
+  const [strategy, weight] = pair.split('=')
+  if (!(STRATEGIES as readonly string[]).includes(strategy) || !(Number(weight) >= 0)) {
+    console.error(`--strategies takes strategy=share pairs of ${STRATEGIES.join(', ')}, not '${pair}'`); process.exit(2)
+  }
+  return [strategy, Number(weight)]
+}))
+/** The traffic of --routing; the world (pools, success rates) stays the one of --seed whatever seed draws the requests. */
+const generate = (options: WorkloadOptions) => o.routing === 'random' ? traffic(options) : routedTraffic({ ...options, worldSeed: seed, mix: mix && { ...Object.fromEntries(STRATEGIES.map(k => [k, 0])), ...mix } })
 const authorization = 'Basic ' + Buffer.from(o.user!).toString('base64')
 const MAX_PER_CALL = MAX_RECORDS_PER_CALL / 2 // decision-metric pairs: the most records one ingest call takes
 
@@ -130,7 +149,7 @@ async function send(payload: { decisions: Decision[]; metrics: Metric[] }) {
 const historyDays = number('history-days', 0)
 if (historyDays > 0) {
   const count = number('history-requests', 1)
-  const source = traffic({ agents, models, seed, count, from: new Date(started - historyDays * 86400_000), to: new Date(started) })
+  const source = generate({ agents, models, seed, count, from: new Date(started - historyDays * 86400_000), to: new Date(started) })
   for (let left = count; left > 0; left -= MAX_PER_CALL) {
     await send(batch(source, Math.min(MAX_PER_CALL, left)))
     progress('history')
@@ -141,7 +160,7 @@ if (historyDays > 0) {
 // live: every second, the requests of the second before
 for (let second = 0; second < duration; second++) {
   const tick = Date.now()
-  const source = traffic({ agents, models, seed: seed + second + 1, count: rate, from: new Date(tick - 1000), to: new Date(tick) })
+  const source = generate({ agents, models, seed: seed + second + 1, count: rate, from: new Date(tick - 1000), to: new Date(tick) })
   for (let left = rate; left > 0; left -= MAX_PER_CALL) await send(batch(source, Math.min(MAX_PER_CALL, left)))
   progress('live')
   await new Promise(r => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))))

@@ -73,20 +73,44 @@ export const DEFAULT_MODELS: SimulatedModel[] = [
 ]
 export const DEFAULT_AGENTS = ['support-bot', 'code-reviewer', 'sql-analyst', 'doc-summarizer', 'translator', 'sales-assistant', 'research-agent', 'invoice-extractor']
 
+/** Draws of a seeded generator that both kinds of traffic make. */
+function draws(o: WorkloadOptions) {
+  const rnd = random(o.seed ?? 1), span = o.to.getTime() - o.from.getTime()
+  return {
+    rnd,
+    /** An index below n, Zipf-skewed: P(i) ∝ 1/(i+1). */
+    zipf: (n: number) => {
+      const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1)), total = weights.reduce((a, b) => a + b)
+      return () => { let r = rnd() * total, i = 0; while ((r -= weights[i]) > 0 && i < n - 1) i++; return i }
+    },
+    gauss: () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd()),
+    /** The time of the n-th record. */
+    at: (n: number) => new Date(o.from.getTime() + Math.floor(o.count ? (n + rnd()) * span / o.count : rnd() * span)),
+    id: o.ids === 'v4' ? () => randomUUID() : uuidv7,
+  }
+}
+
+/** The metric of a decision served by `model`: its latency drawn from the model's distribution, tokens at random. */
+function served(draw: ReturnType<typeof draws>, decision: Decision, model: SimulatedModel, success: boolean): Metric {
+  const { rnd, gauss, id } = draw
+  const latencyMs = Math.round(model.medianLatencyMs * Math.exp(model.spread * gauss()) * 100) / 100
+  const recordedAt = new Date(Date.parse(decision.decidedAt) + Math.round(latencyMs))
+  return {
+    ID: id(recordedAt), decision_ID: decision.ID, agent_ID: decision.agent_ID, model_ID: model.ID,
+    latencyMs, ttftMs: Math.round(latencyMs * 0.3 * 100) / 100,
+    inputTokens: 200 + Math.floor(rnd() * 3000), outputTokens: success ? 50 + Math.floor(rnd() * 800) : 0,
+    success, errorCode: success ? null : (rnd() < 0.5 ? 'rate_limited' : 'timeout'),
+    finishReason: success ? 'stop' : 'error', recordedAt: recordedAt.toISOString(),
+  }
+}
+
 /** An endless generator of decision-metric pairs; agents and models are Zipf-skewed (the first ones busiest). */
 export function* traffic(o: WorkloadOptions): Generator<{ decision: Decision; metric: Metric }> {
-  const rnd = random(o.seed ?? 1)
-  const zipf = (n: number) => { // P(i) ∝ 1/(i+1)
-    const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1)), total = weights.reduce((a, b) => a + b)
-    return () => { let r = rnd() * total, i = 0; while ((r -= weights[i]) > 0 && i < n - 1) i++; return i }
-  }
+  const draw = draws(o), { rnd, zipf, id } = draw
   const pickAgent = zipf(o.agents.length), pickModel = zipf(o.models.length)
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())
-  const span = o.to.getTime() - o.from.getTime()
-  const id = o.ids === 'v4' ? () => randomUUID() : uuidv7
   for (let n = 0; ; n++) {
     const agent_ID = o.agents[pickAgent()], model = o.models[pickModel()]
-    const at = new Date(o.from.getTime() + Math.floor(o.count ? (n + rnd()) * span / o.count : rnd() * span))
+    const at = draw.at(n)
     const strategy = STRATEGIES[Math.floor(rnd() * rnd() * STRATEGIES.length)]
     const score = Math.round(rnd() * 1e4) / 1e4
     const candidates = Array.from({ length: o.candidates ?? 3 }, (_, i) => ({
@@ -98,17 +122,7 @@ export function* traffic(o: WorkloadOptions): Generator<{ decision: Decision; me
       ID: id(at), requestId: `req-${o.seed ?? 1}-${n}`, agent_ID, model_ID: model.ID, strategy,
       score, fallback: strategy === 'fallback', decidedAt: at.toISOString(), candidates,
     }
-    const success = rnd() >= model.failureRate
-    const latencyMs = Math.round(model.medianLatencyMs * Math.exp(model.spread * gauss()) * 100) / 100
-    const recordedAt = new Date(at.getTime() + Math.round(latencyMs))
-    const metric: Metric = {
-      ID: id(recordedAt), decision_ID: decision.ID, agent_ID, model_ID: model.ID,
-      latencyMs, ttftMs: Math.round(latencyMs * 0.3 * 100) / 100,
-      inputTokens: 200 + Math.floor(rnd() * 3000), outputTokens: success ? 50 + Math.floor(rnd() * 800) : 0,
-      success, errorCode: success ? null : (rnd() < 0.5 ? 'rate_limited' : 'timeout'),
-      finishReason: success ? 'stop' : 'error', recordedAt: recordedAt.toISOString(),
-    }
-    yield { decision, metric }
+    yield { decision, metric: served(draw, decision, model, rnd() >= model.failureRate) }
   }
 }
 
@@ -120,4 +134,65 @@ export function batch(source: Iterator<{ decision: Decision; metric: Metric }>, 
     decisions.push(decision); metrics.push(metric)
   }
   return { decisions, metrics }
+}
+
+/**
+ * How often each strategy decides in `routedTraffic`, and how it picks among an agent's candidates
+ * knowing their true success rates for that agent: `optimal` the best (9 times in 10), `balanced` the
+ * best or else the fastest, `greedy` always the fastest, `manual` the agent's first model, `fallback`
+ * any. So the strategies differ in quality as a router's do, and routing quality can tell them apart.
+ */
+export const ROUTING_MIX: Record<typeof STRATEGIES[number], number> = { optimal: 0.3, balanced: 0.3, greedy: 0.25, manual: 0.1, fallback: 0.05 }
+
+export interface RoutingOptions {
+  /** Shares of the strategies (default ROUTING_MIX). */
+  mix?: Partial<typeof ROUTING_MIX>
+  /** Seed of the agents' candidate pools and success rates (default: `seed`): traffic of other seeds then routes in the same world. */
+  worldSeed?: number
+}
+
+/** Per agent its candidate models, each with its true success rate for that agent. */
+function candidatePools(o: WorkloadOptions & RoutingOptions) {
+  const { rnd, zipf } = draws({ ...o, seed: o.worldSeed ?? o.seed })
+  const pickModel = zipf(o.models.length), size = Math.min(o.candidates ?? 3, o.models.length)
+  return o.agents.map(() => {
+    const pool = new Map<SimulatedModel, number>()
+    while (pool.size < size) {
+      const model = o.models[pickModel()]
+      if (!pool.has(model)) pool.set(model, 1 - model.failureRate - 0.25 * rnd())
+    }
+    return [...pool].map(([model, successRate]) => ({ model, successRate }))
+  })
+}
+
+/**
+ * Router traffic whose strategies differ in quality: each agent weighs a pool of `candidates` models
+ * (Zipf-weighted, so popular models serve many agents), each with a success rate of its own for that
+ * agent (its failure rate and up to 25 points less), and a strategy picks one of them (ROUTING_MIX).
+ * A candidate's score grows with its true success rate, with noise, so scores are calibrated.
+ */
+export function* routedTraffic(o: WorkloadOptions & RoutingOptions): Generator<{ decision: Decision; metric: Metric }> {
+  const draw = draws(o), { rnd, zipf, gauss, id } = draw
+  const pools = candidatePools(o)
+  const mix = Object.entries({ ...ROUTING_MIX, ...o.mix }).filter(([, w]) => w > 0), mixTotal = mix.reduce((a, [, w]) => a + w, 0)
+  const pickStrategy = () => { let r = rnd() * mixTotal, i = 0; while ((r -= mix[i][1]) > 0 && i < mix.length - 1) i++; return mix[i][0] }
+  const pickAgent = zipf(o.agents.length)
+  for (let n = 0; ; n++) {
+    const a = pickAgent(), pool = pools[a], at = draw.at(n), strategy = pickStrategy()
+    const best = pool.reduce((x, y) => y.successRate > x.successRate ? y : x)
+    const fastest = pool.reduce((x, y) => y.model.medianLatencyMs < x.model.medianLatencyMs ? y : x)
+    const any = () => pool[Math.floor(rnd() * pool.length)]
+    const chosen = strategy === 'optimal' ? (rnd() < 0.9 ? best : any())
+      : strategy === 'balanced' ? (rnd() < 0.6 ? best : fastest)
+        : strategy === 'greedy' ? fastest
+          : strategy === 'manual' ? pool[0]
+            : any()
+    const scored = pool.map(c => ({ c, score: Math.round(Math.min(1, Math.max(0, 0.1 + 3 * (c.successRate - 0.7) + 0.05 * gauss())) * 1e4) / 1e4 }))
+    const decision: Decision = {
+      ID: id(at), requestId: `req-${o.seed ?? 1}-${n}`, agent_ID: o.agents[a], model_ID: chosen.model.ID, strategy,
+      score: scored.find(s => s.c === chosen)!.score, fallback: strategy === 'fallback', decidedAt: at.toISOString(),
+      candidates: [...scored].sort((x, y) => y.score - x.score).map(({ c, score }, i) => ({ model_ID: c.model.ID, score, rank: i + 1 })),
+    }
+    yield { decision, metric: served(draw, decision, chosen.model, rnd() < chosen.successRate) }
+  }
 }

@@ -1,7 +1,10 @@
 import cds from '@sap/cds'
-import { Summary24h_, performance } from '#cds-models/AnalyticsService'
+import { Summary24h_, performance, strategyComparison, scoreCalibration, candidateRegret } from '#cds-models/AnalyticsService'
+import type { StrategyComparisonRow, CandidateRegretRow } from '#cds-models/AnalyticsService'
 import { windowStats, GROUPINGS, type Grouping } from '../data/window-stats.ts'
 import { roundUSD } from '../domain/metric-totals.ts'
+import { strategyOutcomes, bucketOutcomes, choices, pairFigures } from '../data/routing-quality.ts'
+import { compareStrategies, calibrationRows, regretRows, MIN_REQUESTS } from '../domain/routing-quality.ts'
 
 const DAY = 24 * 3600_000
 
@@ -16,7 +19,32 @@ export class AnalyticsService extends cds.ApplicationService {
       if (start > end) return req.reject(400, `The window starts (${from}) after it ends (${to})`, 'from')
       return this.performanceRows(start, end, groupBy as Grouping)
     })
+    this.onRoutingQuality()
     return super.init()
+  }
+
+  /** strategyComparison, scoreCalibration, candidateRegret: windows of decisions (srv/data/routing-quality.ts). */
+  private onRoutingQuality() {
+    const window = (req: cds.Request, { from, to }: { from?: string | null; to?: string | null }) => {
+      const start = new Date(from!), end = new Date(to!)
+      if (start > end) return req.reject(400, `The window starts (${from}) after it ends (${to})`, 'from')
+      return [start, end] as const
+    }
+    this.on(strategyComparison, async req => {
+      const [from, to] = window(req, req.data)
+      return compareStrategies(await strategyOutcomes(from, to)) as StrategyComparisonRow[]
+    })
+    this.on(scoreCalibration, async req => {
+      const [from, to] = window(req, req.data)
+      return calibrationRows(await bucketOutcomes(from, to, req.data.strategy ?? undefined))
+    })
+    this.on(candidateRegret, async req => {
+      const { minRequests = MIN_REQUESTS } = req.data
+      if (!Number.isInteger(minRequests) || minRequests! < 1) return req.reject(400, `minRequests must be a whole number of at least 1, not ${minRequests}`, 'minRequests')
+      const [from, to] = window(req, req.data)
+      const [decided, figures] = await Promise.all([choices(from, to), pairFigures(from, to)])
+      return regretRows(decided, figures, minRequests!) as CandidateRegretRow[]
+    })
   }
 
   /** The one row of the last 24 hours up to now. */

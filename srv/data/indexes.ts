@@ -7,6 +7,8 @@ export const INDEXES = [
   'router_InferenceMetrics_recordedAt ON router_InferenceMetrics (recordedAt)',
   'router_RoutingDecisions_decidedAt ON router_RoutingDecisions (decidedAt)',
   'router_InferenceMetrics_pair ON router_InferenceMetrics (agent_ID, model_ID)',
+  // the metrics of a decision: routing quality joins them (srv/data/quality-rollups.ts)
+  'router_InferenceMetrics_decision ON router_InferenceMetrics (decision_ID)',
 ]
 
 export async function createIndexes(db: { run(sql: string): Promise<unknown> }) {

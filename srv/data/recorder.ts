@@ -5,6 +5,8 @@ import type { DecisionFacts, MetricFacts } from '../domain/metric-totals.ts'
 import { costOf } from '../domain/pricing.ts'
 import { addToRollups } from './rollups.ts'
 import { writeInTurn } from './write-lock.ts'
+import type { DecisionQualityFacts, MetricQualityFacts } from '../domain/routing-quality.ts'
+import { addToQualityRollups } from './quality-rollups.ts'
 
 /**
  * The one write path for decisions and metrics, used by `ingest` and by single POSTs:
@@ -41,6 +43,8 @@ async function store(decisions: RoutingDecisionInput[], metrics: InferenceMetric
     recordedAt: timestamp(m.recordedAt, now),
   }))
 
+  // before the rows are stored: it joins them with the decisions and metrics of earlier calls
+  await addToQualityRollups(decisionRows as DecisionQualityFacts[], candidateRows as { decision_ID: string; model_ID: string }[], metricRows as MetricQualityFacts[])
   await writeAll(RoutingDecisions, decisionRows)
   await writeAll(DecisionCandidates, candidateRows)
   await writeAll(InferenceMetrics, metricRows)

@@ -2,6 +2,7 @@ import { RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-mod
 import { hourOf } from '../domain/metric-totals.ts'
 import { removeFromRollups } from './rollups.ts'
 import { writeInTurn } from './write-lock.ts'
+import { removeFromQualityRollups } from './quality-rollups.ts'
 
 /**
  * Deletes decisions (with their candidates) and metrics before `before`, rounded down to a whole
@@ -13,6 +14,7 @@ export function purge(before: Date) {
 
 async function deleteBefore(cutoff: string) {
   await removeFromRollups(cutoff)
+  await removeFromQualityRollups(cutoff)
   await DELETE.from(DecisionCandidates).where({ decision_ID: { in: SELECT('ID').from(RoutingDecisions).where`decidedAt < ${cutoff}` } })
   const decisions = await DELETE.from(RoutingDecisions).where`decidedAt < ${cutoff}` as unknown as number
   const metrics = await DELETE.from(InferenceMetrics).where`recordedAt < ${cutoff}` as unknown as number

@@ -71,10 +71,13 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     // the minutes of the grouping (and of models and agents, for who was active); 10 seconds are per pair
     const groupings = withActivity ? [...new Set([grouping, 'model', 'agent'])] : [grouping]
     const periods = ([[EDGE_SECONDS[0], minutes, groupings], [EDGE_SECONDS[1], tenSeconds, ['pair']]] as const).filter(([, spans]) => spans.length)
+    // one branch per span with all key columns: SQLite then searches the key for each, where ORed spans
+    // inside one branch make it scan every stored row of the period and grouping
+    const branches = periods.flatMap(([seconds, spans, groupBy]) => spans.map(span => ({ xpr: [
+      { ref: ['periodSeconds'] }, '=', { val: seconds }, 'and', { ref: ['groupBy'] }, 'in', { list: groupBy.map(val => ({ val })) }, 'and', within('startsAt', [span]),
+    ] })))
     const rows = await SELECT.from(EdgeRollups).columns('periodSeconds', 'groupBy', 'startsAt', 'groups').where([{
-      xpr: periods.flatMap(([seconds, spans, groupBy], i) => [...i ? ['or'] : [], { xpr: [
-        { ref: ['periodSeconds'] }, '=', { val: seconds }, 'and', { ref: ['groupBy'] }, 'in', { list: groupBy.map(val => ({ val })) }, 'and', within('startsAt', spans),
-      ] }]),
+      xpr: branches.flatMap((branch, i) => [...i ? ['or'] : [], branch]),
     }] as never) as { periodSeconds: number; groupBy: Grouping; startsAt: string; groups: string }[]
     for (const row of rows) {
       if (row.periodSeconds !== EDGE_SECONDS[0]) {

@@ -43,7 +43,7 @@ afterAll(async () => {
 
 test('the launch page has a tile for each app', async () => {
   const apps = fs.readdirSync(path.join(process.cwd(), 'app')).filter(app => fs.existsSync(path.join(process.cwd(), 'app', app, 'webapp/manifest.json')))
-  expect(apps).toEqual(expect.arrayContaining(['decisions', 'assignments', 'performance', 'models']))
+  expect(apps).toEqual(expect.arrayContaining(['decisions', 'assignments', 'performance', 'models', 'quality']))
   await page.goto(`${server.url}/`)
   const hrefs = await page.locator('a.tile').evaluateAll(a => a.map(e => e.getAttribute('href')))
   expect([...hrefs].sort()).toEqual(apps.map(app => `${app}/index.html`).sort())

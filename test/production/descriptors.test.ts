@@ -123,7 +123,7 @@ describe('mta.yaml', () => {
   })
 
   test('each Fiori app is an html5 module whose zip the app deployer uploads to the HTML5 repository', () => {
-    expect(apps).toEqual(expect.arrayContaining(['assignments', 'decisions', 'models', 'performance']))
+    expect(apps).toEqual(['assignments', 'decisions', 'models', 'performance', 'quality'])
     const deployer = mta.modules.find(m => m.type === 'com.sap.application.content' && m['build-parameters']?.requires)!
     expect(deployer.requires).toEqual([{ name: html5Host.name, parameters: { 'content-target': true } }])
     expect(html5Host.parameters).toMatchObject({ 'service-plan': 'app-host' })
