@@ -5,7 +5,7 @@ const common = {
   moduleNameMapper: {
     '^#cds-models/(.*)$': '<rootDir>/@cds-models/$1',
     // ts-jest turns `import './x.ts'` into require('./x.js'); resolve it to the .ts source
-    '^(\\.{1,2}/(?:srv|domain|data|http|service-rules|tools|test|workers|otlp)/.*|\\.{1,2}/[^/]+)\\.js$': '$1',
+    '^(\\.{1,2}/(?:app|srv|domain|data|http|service-rules|tools|test|workers|otlp)/.*|\\.{1,2}/[^/]+)\\.js$': '$1',
   },
 }
 

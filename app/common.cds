@@ -1,6 +1,13 @@
 using { router as db } from '../db/schema';
+using { AnalyticsService as analytics } from '../srv/analytics-service/service';
 
-// Labels every app shows for the domain's fields; each app's annotations.cds adds its pages.
+// Labels, units and currencies of the domain's fields, once for every app (xtravels: app/common/labels.cds);
+// each app's annotations.cds adds its pages. Units are annotations, not label text: Fiori shows them beside the values.
+
+// The domain's types carry their unit, so every element of them does, in every service (ingest's inputs, too).
+annotate db.Millis   with @Measures.Unit: 'ms';
+annotate db.USD      with @Measures.ISOCurrency: 'USD';
+annotate db.USDPer1M with @Measures.ISOCurrency: 'USD';
 
 annotate db.Agents with @title: '{i18n>Agent}' {
   ID             @title: '{i18n>Agent}';
@@ -15,7 +22,7 @@ annotate db.Models with @title: '{i18n>Model}' {
   provider         @title: '{i18n>Provider}';
   inputPricePer1M  @title: '{i18n>InputPricePer1M}';
   outputPricePer1M @title: '{i18n>OutputPricePer1M}';
-  contextWindow    @title: '{i18n>ContextWindow}';
+  contextWindow    @title: '{i18n>ContextWindow}' @Measures.Unit: '{i18n>TokensUnit}';
   autoRegistered   @title: '{i18n>AutoRegistered}';
 };
 
@@ -28,8 +35,8 @@ annotate db.Assignments with {
   totalRequests      @title: '{i18n>Requests}';
   successfulRequests @title: '{i18n>Successes}';
   successRate        @title: '{i18n>SuccessRate}';
-  avgLatencyMs       @title: '{i18n>AvgLatencyMs}';
-  p95LatencyMs       @title: '{i18n>P95LatencyMs}';
+  avgLatencyMs       @title: '{i18n>AvgLatencyMs}' @Measures.Unit: 'ms';
+  p95LatencyMs       @title: '{i18n>P95LatencyMs}' @Measures.Unit: 'ms';
   lastUsedAt         @title: '{i18n>LastUsedAt}';
 };
 
@@ -62,6 +69,63 @@ annotate db.InferenceMetrics with {
   success      @title: '{i18n>Success}';
   errorCode    @title: '{i18n>ErrorCode}';
   finishReason @title: '{i18n>FinishReason}';
-  cost         @title: '{i18n>CostUSD}';
+  cost         @title: '{i18n>Cost}';
   recordedAt   @title: '{i18n>RecordedAt}';
+};
+
+// The rollups' figures (plain Double and Decimal, summed or estimated): their projections in AnalyticsService (HourlyStats, AgentModelPairs, ModelPerformance) inherit these.
+annotate db.MetricTotals with {
+  requests     @title: '{i18n>Requests}';
+  successes    @title: '{i18n>Successes}';
+  failures     @title: '{i18n>Failures}';
+  latencySumMs @title: '{i18n>LatencySumMs}' @Measures.Unit: 'ms';
+  inputTokens  @title: '{i18n>InputTokens}';
+  outputTokens @title: '{i18n>OutputTokens}';
+  cost         @title: '{i18n>Cost}' @Measures.ISOCurrency: 'USD';
+};
+
+annotate db.LatencyPercentiles with {
+  p50LatencyMs @title: '{i18n>P50LatencyMs}' @Measures.Unit: 'ms';
+  p95LatencyMs @title: '{i18n>P95LatencyMs}' @Measures.Unit: 'ms';
+  p99LatencyMs @title: '{i18n>P99LatencyMs}' @Measures.Unit: 'ms';
+};
+
+// What AnalyticsService computes or names anew.
+annotate analytics.ModelPerformance with {
+  model_ID     @title: '{i18n>Model}';
+  modelName    @title: '{i18n>ModelName}';
+  provider     @title: '{i18n>Provider}';
+  successRate  @title: '{i18n>SuccessRate}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}' @Measures.Unit: 'ms';
+};
+
+annotate analytics.AgentModelPairs with {
+  agent_ID     @title: '{i18n>Agent}';
+  model_ID     @title: '{i18n>Model}';
+  successRate  @title: '{i18n>SuccessRate}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}' @Measures.Unit: 'ms';
+  lastUsedAt   @title: '{i18n>LastUsedAt}';
+};
+
+annotate analytics.HourlyStats with {
+  hour         @title: '{i18n>Hour}';
+  hourLabel    @title: '{i18n>Hour}';
+  agent_ID     @title: '{i18n>Agent}';
+  model_ID     @title: '{i18n>Model}';
+  decisions    @title: '{i18n>Decisions}';
+  avgLatencyMs @title: '{i18n>AvgLatencyMs}' @Measures.Unit: 'ms';
+};
+
+annotate analytics.Summary24h with {
+  avgLatencyMs @Measures.Unit: 'ms';
+  p95LatencyMs @Measures.Unit: 'ms';
+  cost         @Measures.ISOCurrency: 'USD';
+};
+
+annotate analytics.PerformanceRow with {
+  avgLatencyMs @Measures.Unit: 'ms';
+  p50LatencyMs @Measures.Unit: 'ms';
+  p95LatencyMs @Measures.Unit: 'ms';
+  p99LatencyMs @Measures.Unit: 'ms';
+  cost         @Measures.ISOCurrency: 'USD';
 };

@@ -3,3 +3,4 @@ using from './common';
 using from './decisions/annotations';
 using from './assignments/annotations';
 using from './performance/annotations';
+using from './models/annotations';

@@ -14,6 +14,8 @@ describe('OData conformance', () => {
   const withHeaders = (user: object, headers: Record<string, string>) => ({ ...user, headers })
   const count = async (path: string, user = admin) => Number((await GET(`${path}/$count`, user)).data)
   const resolve = (location: string, requestPath: string) => new URL(location, `http://host${requestPath}`).pathname
+  // AdminService's Agents and Models are draft-enabled: IsActiveEntity: true creates the active entity itself, not a draft
+  const active = { IsActiveEntity: true }
 
   /** The decision the reading tests navigate, its metric, a metric without a decision, and 1,001 metrics of one model for paging and $apply. */
   const d1 = decision({ ID: uuid(), strategy: 'optimal', candidates: [{ model_ID: 'gpt-4o', score: 0.9, rank: 1 }, { model_ID: 'o3-mini', score: 0.7, rank: 2 }, { model_ID: 'gpt-4o-mini', score: 0.5, rank: 3 }] })
@@ -167,7 +169,7 @@ describe('OData conformance', () => {
         const { status, data } = await GET(`${A}/Models('gpt-4o')`, withHeaders(analyst, { Prefer: prefer }))
         expect([prefer, status, data.ID]).toEqual([prefer, 200, 'gpt-4o'])
       }
-      await POST(`${D}/Agents`, { ID: 'to-delete-minimal' }, admin)
+      await POST(`${D}/Agents`, { ID: 'to-delete-minimal', ...active }, admin)
       expect((await DELETE(`${D}/Agents('to-delete-minimal')`, withHeaders(admin, { Prefer: 'return=minimal' }))).status).toBe(204)
     })
 
@@ -473,6 +475,17 @@ describe('OData conformance', () => {
       expect((await GET(`${R}/Agents('twice')`, router)).data.name).toBe('first')
     })
 
+    test('Part1 §11.4.2: a new draft of a key that exists → 409 at once (as Fiori creates), no draft left', async () => {
+      for (const [set, ID] of [['Agents', 'support-bot'], ['Models', 'gpt-4o']]) {
+        const { status, data } = await POST(`${D}/${set}`, { ID, name: 'again' }, admin)
+        expect([set, status, data.error.message]).toEqual([set, 409, expect.stringMatching(/stored already/)])
+        expect((await GET(`${D}/${set}(ID='${ID}',IsActiveEntity=false)`, admin)).status).toBe(404)
+        expect((await GET(`${D}/${set}('${ID}')`, admin)).data.name).not.toBe('again')
+      }
+      const fresh = await POST(`${D}/Models`, { ID: 'drafted-model' }, admin)
+      expect([fresh.status, fresh.data.IsActiveEntity]).toEqual([201, false])
+    })
+
     test('Part1 §11.4.2.2, 13.1.1#32: a deep insert creates the decision with its candidates', async () => {
       const d = decision()
       const { status, headers } = await POST(`${R}/RoutingDecisions`, d, router)
@@ -495,14 +508,14 @@ describe('OData conformance', () => {
     })
 
     test('Part1 §11.4.3, 13.1.1#23: PATCH changes only the properties sent', async () => {
-      await POST(`${D}/Agents`, { ID: 'patched', name: 'name', description: 'kept' }, admin)
+      await POST(`${D}/Agents`, { ID: 'patched', name: 'name', description: 'kept', ...active }, admin)
       const { status, data } = await PATCH(`${D}/Agents('patched')`, { name: 'renamed' }, admin)
       expect(status).toBe(200)
       expect(data).toMatchObject({ name: 'renamed', description: 'kept' })
     })
 
     test('Part1 §11.4.3: PUT replaces the entity: omitted properties get their default or null', async () => {
-      await POST(`${D}/Models`, { ID: 'put-model', name: 'n', provider: 'Acme', inputPricePer1M: 5, contextWindow: 1000 }, admin)
+      await POST(`${D}/Models`, { ID: 'put-model', name: 'n', provider: 'Acme', inputPricePer1M: 5, contextWindow: 1000, ...active }, admin)
       const { status, data } = await PUT(`${D}/Models('put-model')`, { name: 'replaced' }, admin)
       expect(status).toBe(200)
       expect(data).toMatchObject({ name: 'replaced', provider: null, contextWindow: null })
@@ -510,17 +523,18 @@ describe('OData conformance', () => {
     })
 
     test('Part1 §11.4.4, 13.1.1#29: PUT to a key that does not exist creates it (upsert) → 201', async () => {
-      const { status, data } = await PUT(`${D}/Agents('upserted')`, { name: 'new' }, admin)
+      const { status, data } = await PUT(`${D}/Agents(ID='upserted',IsActiveEntity=true)`, { name: 'new' }, admin)
       expect(status).toBe(201)
       expect(data).toMatchObject({ ID: 'upserted', name: 'new' })
+      expect((await GET(`${D}/Agents(ID='upserted',IsActiveEntity=true)`, admin)).data).toMatchObject({ ID: 'upserted', name: 'new' })
     })
 
     test('Part1 §8.2.5, §11.4.4: PUT with If-None-Match: * → 412 on an existing entity, creates a new one', async () => {
-      await POST(`${D}/Agents`, { ID: 'exists-inm', name: 'original' }, admin)
+      await POST(`${D}/Agents`, { ID: 'exists-inm', name: 'original', ...active }, admin)
       const refused = await PUT(`${D}/Agents('exists-inm')`, { name: 'overwritten' }, withHeaders(admin, { 'If-None-Match': '*' }))
       expect(refused.status).toBe(412)
       expect((await GET(`${D}/Agents('exists-inm')`, admin)).data.name).toBe('original')
-      expect((await PUT(`${D}/Agents('new-inm')`, { name: 'created' }, withHeaders(admin, { 'If-None-Match': '*' }))).status).toBe(201)
+      expect((await PUT(`${D}/Agents(ID='new-inm',IsActiveEntity=true)`, { name: 'created' }, withHeaders(admin, { 'If-None-Match': '*' }))).status).toBe(201)
     })
 
     test('Part1 §8.2.4, §11.4.4: PUT or PATCH with If-Match to a missing entity → 412 or 404, nothing created', async () => {
@@ -531,7 +545,7 @@ describe('OData conformance', () => {
     })
 
     test('Part1 §11.4.5, 13.1.1#24: DELETE → 204 with an empty body, then 404', async () => {
-      await POST(`${D}/Agents`, { ID: 'deleted' }, admin)
+      await POST(`${D}/Agents`, { ID: 'deleted', ...active }, admin)
       const { status, data } = await DELETE(`${D}/Agents('deleted')`, { ...admin, ...raw })
       expect([status, data]).toEqual([204, ''])
       expect((await GET(`${D}/Agents('deleted')`, admin)).status).toBe(404)
@@ -570,7 +584,7 @@ describe('OData conformance', () => {
     })
 
     test('Part1 §11.4.9.1, §11.4.9.2, 13.1.1#30, #31: PUT to a primitive property, DELETE sets it to null', async () => {
-      await POST(`${D}/Agents`, { ID: 'property-agent', description: 'old' }, admin)
+      await POST(`${D}/Agents`, { ID: 'property-agent', description: 'old', ...active }, admin)
       expect((await PUT(`${D}/Agents('property-agent')/description`, { value: 'new' }, admin)).data.value).toBe('new')
       expect((await GET(`${D}/Agents('property-agent')`, admin)).data.description).toBe('new')
       expect((await DELETE(`${D}/Agents('property-agent')/description`, admin)).status).toBe(204)

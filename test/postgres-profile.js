@@ -3,3 +3,4 @@
 process.env.NODE_ENV = 'pg'
 // cds-plugin-ui5 stays out of jest only under NODE_ENV=test; these tests need no UI5 apps
 process.env.CDS_PLUGIN_UI5_ACTIVE = 'false'
+require('./quiet-console')

@@ -9,6 +9,8 @@ const { GET, POST, PATCH } = launch()
 
 const forged = { createdBy: 'mallory', modifiedBy: 'mallory', createdAt: '2000-01-01T00:00:00.000Z', modifiedAt: '2000-01-01T00:00:00.000Z' }
 const ifMatchAny = (user: typeof admin) => ({ ...user, headers: { 'If-Match': '*' } })
+// AdminService's Agents and Models are draft-enabled: IsActiveEntity: true creates the active entity itself, not a draft
+const active = (service: string) => service === 'admin' ? { IsActiveEntity: true } : {}
 
 describe('server-owned fields', () => {
   test.each([
@@ -18,7 +20,7 @@ describe('server-owned fields', () => {
     ['admin', 'Models', admin],
   ])('POST /%s/%s: createdBy/modifiedBy are the caller, autoRegistered stays false', async (service, entity, user) => {
     const ID = `forged-${service}-${entity}`
-    const res = await POST(`/odata/v4/${service}/${entity}`, { ID, name: 'Forged', autoRegistered: true, ...forged }, user)
+    const res = await POST(`/odata/v4/${service}/${entity}`, { ID, name: 'Forged', autoRegistered: true, ...forged, ...active(service) }, user)
     expect(res.status).toBe(201)
     const { data } = await GET(`/odata/v4/admin/${entity}('${ID}')`, admin)
     expect(data).toMatchObject({ ID, autoRegistered: false, createdBy: user.auth.username, modifiedBy: user.auth.username })
@@ -30,7 +32,7 @@ describe('server-owned fields', () => {
     ['admin', admin],
   ])('PATCH via %s cannot set autoRegistered or rewrite who created the row', async (service, user) => {
     const ID = `patched-by-${service}`
-    expect((await POST('/odata/v4/admin/Agents', { ID, name: 'Original' }, admin)).status).toBe(201)
+    expect((await POST('/odata/v4/admin/Agents', { ID, name: 'Original', ...active('admin') }, admin)).status).toBe(201)
     const res = await PATCH(`/odata/v4/${service}/Agents('${ID}')`, { name: 'Renamed', autoRegistered: true, ...forged }, user)
     expect(res.status).toBe(200)
     const { data } = await GET(`/odata/v4/admin/Agents('${ID}')`, admin)
@@ -42,6 +44,25 @@ describe('server-owned fields', () => {
     expect(res.status).toBe(200)
     const { data } = await GET(`/odata/v4/admin/Agents('fresh-agent')`, admin)
     expect(data).toMatchObject({ autoRegistered: true, createdBy: 'router' })
+  })
+
+  test('a model the router registered keeps its mark when an admin prices it in a draft; the next metrics cost the new prices', async () => {
+    expect((await POST('/odata/v4/router/ingest', { metrics: [metric({ model_ID: 'unpriced-model' })] }, router)).status).toBe(200)
+    const edit = await POST(`/odata/v4/admin/Models(ID='unpriced-model',IsActiveEntity=true)/AdminService.draftEdit`, { PreserveChanges: true }, admin)
+    expect(edit.status).toBe(201)
+    expect(edit.data).toMatchObject({ IsActiveEntity: false, autoRegistered: true })
+    const key = `(ID='unpriced-model',IsActiveEntity=false)`
+    const patched = await PATCH(`/odata/v4/admin/Models${key}`, { inputPricePer1M: 1.25, outputPricePer1M: 5, autoRegistered: false, ...forged }, ifMatchAny(admin))
+    expect(patched.status).toBe(200)
+    const activated = await POST(`/odata/v4/admin/Models${key}/AdminService.draftActivate`, {}, ifMatchAny(admin))
+    expect(activated.status).toBe(200)
+    expect(activated.data).toMatchObject({ IsActiveEntity: true, autoRegistered: true, createdBy: 'router', modifiedBy: 'admin' })
+    expect([Number(activated.data.inputPricePer1M), Number(activated.data.outputPricePer1M)]).toEqual([1.25, 5])
+
+    const priced = metric({ model_ID: 'unpriced-model', inputTokens: 1000, outputTokens: 200 })
+    expect((await POST('/odata/v4/router/ingest', { metrics: [priced] }, router)).status).toBe(200)
+    const { data } = await GET(`/odata/v4/router/InferenceMetrics(${priced.ID})`, router)
+    expect(Number(data.cost)).toBeCloseTo((1000 * 1.25 + 200 * 5) / 1e6, 12)
   })
 
   test('an assignment\'s figures come from metrics only: not from a router\'s POST, nor through the admin draft', async () => {

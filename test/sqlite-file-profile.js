@@ -10,3 +10,4 @@ afterAll(() => {
   delete process.env.cds_requires_db_credentials_url
   fs.rmSync(dir, { recursive: true, force: true })
 })
+require('./quiet-console')

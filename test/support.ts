@@ -32,6 +32,13 @@ function ownPostgresSchema() {
   afterAll(() => admin(`DROP SCHEMA "${schema}" CASCADE`))
 }
 
+/** Runs `provoke`, whose server error a test causes on purpose, with the OData adapter's error log off meanwhile. */
+export async function withoutErrorLog<T>(provoke: () => Promise<T>): Promise<T> {
+  const { level } = cds.log('odata') as unknown as { level: number } // cds.log's own field, not in @cap-js/cds-types
+  cds.log('odata', 'silent')
+  try { return await provoke() } finally { cds.log('odata', level) }
+}
+
 export const as = (user: 'router' | 'analyst' | 'admin' | 'nobody') => ({ auth: { username: user, password: user } })
 
 export const router = as('router'), analyst = as('analyst'), admin = as('admin')

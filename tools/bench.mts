@@ -26,6 +26,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { Worker } from 'node:worker_threads'
 import { startServer, basic } from './server-process.ts'
 import { postgres, deployTo, deployModel } from './postgres.ts'
 import { traffic, routedTraffic, batch, DEFAULT_AGENTS, DEFAULT_MODELS, type Decision, type Metric } from './workload.ts'
@@ -160,10 +161,11 @@ async function writePath(mode: string, url: string) {
   figures.raw = rawSqlite(url === ':memory:' ? ':memory:' : path.join(dir, `raw-${Date.now()}.sqlite`))
   report('raw node:sqlite prepared inserts, one transaction a batch', `${fmt(figures.raw)} records/s`)
 
-  report('ratio ingest (1 client) / in-process INSERT.entries', `${(figures.ingest1 / figures.entries * 100).toFixed(0)}%  (target >= 50%)`)
-  report('ratio ingest (4 clients) / in-process INSERT.entries', `${(figures.ingest4 / figures.entries * 100).toFixed(0)}%  (target >= 50%)`)
+  report('ratio ingest (1 client) / in-process INSERT.columns().rows()', `${(figures.ingest1 / figures.rows * 100).toFixed(0)}%  (target >= 50%)`)
+  report('ratio ingest (1 client) / in-process INSERT.entries', `${(figures.ingest1 / figures.entries * 100).toFixed(0)}%`)
+  report('ratio ingest (4 clients) / in-process INSERT.columns().rows()', `${(figures.ingest4 / figures.rows * 100).toFixed(0)}%`)
   report('ratio ingest (4 clients) / generic POST (16 clients)', `${(figures.ingest4 / figures.post).toFixed(0)}x  (target >= 50x)`)
-  report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%`)
+  report('ratio ingest (1 client) / raw node:sqlite', `${(figures.ingest1 / figures.raw * 100).toFixed(0)}%  (aim >= 35%)`)
   return figures
 }
 
@@ -574,7 +576,7 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 const IDLE_S = quick ? 5 : 20, LOAD_S = quick ? 8 : 25, PREFILL = 10, LOAD_CALL = 5000, LOAD_MAX = 25_000
 /** The write load the reads are timed under: the rate at which the issue measured the stalls (about 8,000 records/s), above the target's 5,000. */
 const LOAD_RATE = 8000
-const HOT_AGENT = 'support-bot' // two ACTIVE assignments in db/data
+const HOT_AGENT = 'support-bot' // two ACTIVE assignments in test/data
 /** Who reads what how often, beside the router's writes. */
 const READS: Record<string, { url: string; user: string; everyMs: number }> = {
   'hot read (Assignments, every 10 ms)': { url: `/odata/v4/router/Assignments?$filter=agent_ID eq '${HOT_AGENT}' and status eq 'ACTIVE'`, user: 'router', everyMs: 10 },
@@ -585,21 +587,13 @@ const percentile = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil
 /** The server's event-loop delay (ms) since the previous call of its /health. */
 const loopDelay = async (server: Server) => (await (await fetch(`${server.url}/health`)).json() as { eventLoopDelayMs: { p50: number; p99: number; max: number } }).eventLoopDelayMs
 
-/** READS, each client reading at its pace, one read at a time, while `work` runs: its result and their answer times, sorted. */
+/** READS on a thread of their own (tools/bench-readers.mts), each at its pace, while `work` runs: its result and their answer times, sorted. */
 async function readsWhile<T>(server: Server, work: Promise<T>) {
-  let running = true
-  const readers = Promise.all(Object.values(READS).map(async ({ url, user, everyMs }) => {
-    const times: number[] = []
-    while (running) {
-      const ms = await answerTime(server, url, user)
-      times.push(ms)
-      if (ms < everyMs) await sleep(everyMs - ms)
-    }
-    return times.sort((a, b) => a - b)
-  }))
-  readers.catch(() => {}) // a failed read is thrown below, once `work` is over
-  const result = await work.finally(() => { running = false })
-  return [result, await readers] as const
+  const readers = new Worker(new URL('./bench-readers.mts', import.meta.url), { workerData: { base: server.url, readers: Object.values(READS) } })
+  const times = new Promise<number[][]>((resolve, reject) => { readers.once('message', resolve); readers.once('error', reject) })
+  times.catch(() => {}) // a failed read is thrown below, once `work` is over
+  const result = await work.finally(() => readers.postMessage('stop'))
+  return [result, await times.finally(() => readers.terminate())] as const
 }
 
 /** Two clients sending `calls` (JSON bodies) to ingest until `seconds` are over or the calls run out. */

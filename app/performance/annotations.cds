@@ -21,20 +21,15 @@ annotate service.ModelPerformance with @(
   Aggregation.CustomAggregate #p95LatencyMs: 'Edm.Double',
   Aggregation.CustomAggregate #cost        : 'Edm.Decimal',
 ) {
-  model_ID     @Analytics.Dimension @title: '{i18n>Model}';
-  modelName    @Analytics.Dimension @title: '{i18n>ModelName}';
-  provider     @Analytics.Dimension @title: '{i18n>Provider}';
-  requests     @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Requests}';
-  successes    @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Successes}';
-  failures     @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>Failures}';
-  successRate  @Analytics.Measure @Aggregation.default: #AVG @title: '{i18n>SuccessRate}';
-  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
-  p50LatencyMs @title: '{i18n>P50LatencyMs}';
-  p95LatencyMs @Analytics.Measure @Aggregation.default: #MAX @title: '{i18n>P95LatencyMs}';
-  p99LatencyMs @title: '{i18n>P99LatencyMs}';
-  inputTokens  @title: '{i18n>InputTokens}';
-  outputTokens @title: '{i18n>OutputTokens}';
-  cost         @Analytics.Measure @Aggregation.default: #SUM @title: '{i18n>CostUSD}';
+  model_ID     @Analytics.Dimension;
+  modelName    @Analytics.Dimension;
+  provider     @Analytics.Dimension;
+  requests     @Analytics.Measure @Aggregation.default: #SUM;
+  successes    @Analytics.Measure @Aggregation.default: #SUM;
+  failures     @Analytics.Measure @Aggregation.default: #SUM;
+  successRate  @Analytics.Measure @Aggregation.default: #AVG;
+  p95LatencyMs @Analytics.Measure @Aggregation.default: #MAX;
+  cost         @Analytics.Measure @Aggregation.default: #SUM;
 };
 
 annotate service.ModelPerformance with @(
@@ -99,22 +94,6 @@ annotate service.ModelPerformance with @(
   },
 );
 
-annotate service.HourlyStats with {
-  hourLabel    @title: '{i18n>Hour}';
-  hour         @title: '{i18n>Hour}';
-  agent_ID     @title: '{i18n>Agent}';
-  model_ID     @title: '{i18n>Model}';
-  decisions    @title: '{i18n>Decisions}';
-  requests     @title: '{i18n>Requests}';
-  successes    @title: '{i18n>Successes}';
-  failures     @title: '{i18n>Failures}';
-  latencySumMs @title: '{i18n>LatencySumMs}';
-  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
-  inputTokens  @title: '{i18n>InputTokens}';
-  outputTokens @title: '{i18n>OutputTokens}';
-  cost         @title: '{i18n>CostUSD}';
-};
-
 annotate service.HourlyStats with @(
   UI.Chart #hourly                        : {
     Title              : '{i18n>RequestsPerHour}',
@@ -130,23 +109,6 @@ annotate service.HourlyStats with @(
     PresentationVariant: { SortOrder: [{ Property: hourLabel }], Visualizations: ['@UI.Chart#hourly'] },
   },
 );
-
-annotate service.AgentModelPairs with {
-  agent_ID     @title: '{i18n>Agent}';
-  model_ID     @title: '{i18n>Model}';
-  requests     @title: '{i18n>Requests}';
-  successes    @title: '{i18n>Successes}';
-  failures     @title: '{i18n>Failures}';
-  successRate  @title: '{i18n>SuccessRate}';
-  avgLatencyMs @title: '{i18n>AvgLatencyMs}';
-  p50LatencyMs @title: '{i18n>P50LatencyMs}';
-  p95LatencyMs @title: '{i18n>P95LatencyMs}';
-  p99LatencyMs @title: '{i18n>P99LatencyMs}';
-  inputTokens  @title: '{i18n>InputTokens}';
-  outputTokens @title: '{i18n>OutputTokens}';
-  cost         @title: '{i18n>CostUSD}';
-  lastUsedAt   @title: '{i18n>LastUsedAt}';
-};
 
 annotate service.AgentModelPairs with @(
   UI.HeaderInfo                        : { TypeName: '{i18n>Pair}', TypeNamePlural: '{i18n>Pairs}', Title: { Value: agent_ID } },

@@ -2,7 +2,9 @@ using { router as db } from '../../db/schema';
 
 /** Operators manage agents, models with their prices, and assignments; they run retention. */
 service AdminService {
+  @odata.draft.enabled
   entity Agents      as projection on db.Agents;
+  @odata.draft.enabled
   entity Models      as projection on db.Models;
   @odata.draft.enabled
   entity Assignments as projection on db.Assignments actions {

@@ -1,6 +1,7 @@
 /**
  * Range reads by time at the edges of the hourly rollups (srv/data/window-stats.ts) and reads per
- * pair. HANA gets the same from db/src/*.hdbindex; SQLite and PostgreSQL get them at start-up.
+ * pair: SQLite and PostgreSQL get them at start-up, SAP HANA as .hdbindex files that `npm run build`
+ * writes into gen/db/src (tools/hana-indexes.mts).
  */
 export const INDEXES = [
   'router_InferenceMetrics_recordedAt ON router_InferenceMetrics (recordedAt)',

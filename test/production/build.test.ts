@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { INDEXES } from '../../srv/data/indexes'
 
 /**
  * `npm run build` as `mbt build` runs it, on a copy of the project (so that it neither races with
@@ -14,16 +15,19 @@ const project = fs.mkdtempSync(path.join(os.tmpdir(), 'router-odata-build-'))
 const gen = (...segments: string[]) => path.join(project, 'gen', ...segments)
 const hanaDir = gen('db/src/gen')
 
-const NOT_COPIED = new Set(['node_modules', '.git', 'gen', 'test', 'coverage', 'mta_archives', '.bench', 'dist'])
+const NOT_COPIED = new Set(['node_modules', '.git', 'gen', 'coverage', 'mta_archives', '.bench', 'dist'])
+// of test/ only its data, as a checkout has it beside db/data, to prove that the build leaves it out
+const copied = (source: string) => {
+  const relative = path.relative(root, source)
+  if (relative.split(path.sep)[0] === 'test') return relative === 'test' || relative.startsWith(path.join('test', 'data'))
+  return !NOT_COPIED.has(path.basename(source)) && !/\.sqlite(-\w+)?$/.test(source)
+}
 const files = (dir: string, suffix: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
   .filter(f => f.endsWith(suffix)).sort()
 
 let buildOutput = ''
 beforeAll(() => {
-  fs.cpSync(root, project, {
-    recursive: true,
-    filter: source => !NOT_COPIED.has(path.basename(source)) && !/\.sqlite(-\w+)?$/.test(source),
-  })
+  fs.cpSync(root, project, { recursive: true, filter: copied })
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(project, 'node_modules'), 'dir')
   try {
     buildOutput = execFileSync('npm', ['run', 'build'], { cwd: project, encoding: 'utf8', stdio: 'pipe', timeout: 240_000 })
@@ -73,33 +77,26 @@ describe('npm run build: HANA artifacts in gen/db', () => {
     expect(files(hanaDir, '.hdbtable').concat(files(hanaDir, '.hdbview')).filter(f => f.includes('Summary24h'))).toEqual([])
   })
 
-  test('the CSV master data is deployed: each db/data/*.csv with its .hdbtabledata', () => {
-    const csvs = fs.readdirSync(path.join(root, 'db/data')).filter(f => f.endsWith('.csv'))
-    expect(csvs.length).toBeGreaterThanOrEqual(3)
-    for (const csv of csvs) {
-      const copied = path.join(hanaDir, 'data', csv)
-      expect(fs.readFileSync(copied, 'utf8')).toBe(fs.readFileSync(path.join(root, 'db/data', csv), 'utf8'))
-      const tabledata = JSON.parse(fs.readFileSync(copied.replace(/\.csv$/, '.hdbtabledata'), 'utf8'))
-      expect(tabledata.imports[0].target_table).toBe(csv.replace(/\.csv$/, '').replace(/[-.]/g, '_').toUpperCase())
-      expect(tabledata.imports[0].source_data.file_name).toBe(csv)
-    }
+  test('only configuration becomes HDI table data: the write-lock row; the demo agents, models and assignments (test/data) do not', () => {
+    expect(fs.readdirSync(path.join(root, 'db/data'))).toEqual(['router-WriteLocks.csv'])
+    expect(fs.readdirSync(path.join(project, 'test/data')).sort()).toEqual(['router-Agents.csv', 'router-Assignments.csv', 'router-Models.csv'])
+    expect(files(gen(), '.csv').concat(files(gen(), '.hdbtabledata'))).toEqual(['db/src/gen/data/router-WriteLocks.csv', 'db/src/gen/data/router-WriteLocks.hdbtabledata'])
+    const csv = path.join(hanaDir, 'data/router-WriteLocks.csv')
+    expect(fs.readFileSync(csv, 'utf8')).toBe(fs.readFileSync(path.join(root, 'db/data/router-WriteLocks.csv'), 'utf8'))
+    const tabledata = JSON.parse(fs.readFileSync(csv.replace(/\.csv$/, '.hdbtabledata'), 'utf8'))
+    expect(tabledata.imports).toEqual([expect.objectContaining({ target_table: 'ROUTER_WRITELOCKS', source_data: expect.objectContaining({ file_name: 'router-WriteLocks.csv' }) })])
   })
 
-  test('the time-window and pair indexes of db/src land in gen/db, on tables and columns that exist', () => {
+  test('the indexes of srv/data/indexes.ts land in gen/db as .hdbindex files, on tables and columns that exist', () => {
     const indexes = files(gen('db/src'), '.hdbindex').filter(f => !f.startsWith('gen'))
     const parsed = indexes.map(file => {
       const [, name, table, columns] = fs.readFileSync(gen('db/src', file), 'utf8')
         .match(/^INDEX\s+(\w+)\s+ON\s+(\w+)\s*\(([^)]+)\)\s*$/) ?? []
       return { file, name, table, columns: columns?.split(',').map(c => c.trim()) }
     })
-    expect(parsed.map(({ table, columns }) => `${table}(${columns})`).sort()).toEqual([
-      'router_InferenceMetrics(agent_ID,model_ID)',
-      'router_InferenceMetrics(decision_ID)',
-      'router_InferenceMetrics(recordedAt)',
-      'router_RoutingDecisions(decidedAt)',
-    ])
-    for (const { file, table, columns } of parsed) {
-      expect(fs.readFileSync(gen('db/src', file), 'utf8')).toBe(fs.readFileSync(path.join(root, 'db/src', file), 'utf8'))
+    // the list that SQLite and PostgreSQL get at start-up, as `name ON table (columns)`
+    expect(parsed.map(({ name, table, columns }) => `${name} ON ${table} (${columns!.join(', ')})`).sort()).toEqual([...INDEXES].sort())
+    for (const { table, columns } of parsed) {
       const ddl = fs.readFileSync(path.join(hanaDir, `${table!.replace('_', '.')}.hdbtable`), 'utf8')
       expect(ddl).toMatch(new RegExp(`^COLUMN TABLE ${table} \\(`))
       for (const column of columns!) expect(ddl).toMatch(new RegExp(`^\\s+${column} `, 'm'))
@@ -143,7 +140,17 @@ describe('npm run build: the service in gen/srv', () => {
     expect(fs.existsSync(srv('package-lock.json'))).toBe(true)
   })
 
-  test('gen/srv starts as Cloud Foundry starts it (npm start, NODE_ENV=production): compiled handlers ingest and the analytics read', async () => {
+  test('nothing that production does not run: no TypeScript sources or declarations, no test configuration, no demo data', () => {
+    const all = fs.readdirSync(srv(), { recursive: true, encoding: 'utf8' })
+    expect(all.filter(f => /\.(ts|mts|cts)$/.test(f))).toEqual([])
+    expect(fs.readdirSync(srv()).filter(f => /\.[cm]?js$/.test(f))).toEqual(['server.js'])
+    expect(all.filter(f => f.endsWith('.csv') || f.split(path.sep).includes('test'))).toEqual([])
+    // the model's JavaScript for the #cds-models imports, one module per namespace and service
+    const models = all.filter(f => f.startsWith('@cds-models')).filter(f => fs.statSync(srv(f)).isFile()).sort()
+    expect(models).toEqual(files(path.join(root, '@cds-models'), 'index.js').map(f => path.join('@cds-models', f)))
+  })
+
+  test('gen/srv starts as Cloud Foundry starts it (npm start, NODE_ENV=production): no models until the router registers them, an operator prices them, the analytics read', async () => {
     fs.symlinkSync(path.join(root, 'node_modules'), srv('node_modules'), 'dir')
     const port = await new Promise<number>(resolve => {
       const probe = createServer().listen(0, () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
@@ -166,6 +173,11 @@ describe('npm run build: the service in gen/srv', () => {
       expect(output).toMatch(/bootstrapping from \{ file: 'server\.js' \}/)
       expect(output).toMatch(/impl: 'srv\/router-service\/service\.js'/)
 
+      // a first production start has no demo rows: the router's first write registers its agents and models
+      const models = await fetch(`${url}/odata/v4/router/Models`, { headers: as('router') })
+      expect(models.status).toBe(200)
+      expect((await models.json()).value).toEqual([])
+
       const ingest = await fetch(`${url}/odata/v4/router/ingest`, {
         method: 'POST', headers: as('router'),
         body: JSON.stringify({ metrics: [{ ID: crypto.randomUUID(), agent_ID: 'built-agent', model_ID: 'built-model', latencyMs: 250, inputTokens: 10, outputTokens: 5, success: true, recordedAt: '2026-11-20T10:00:00Z' }] }),
@@ -173,11 +185,25 @@ describe('npm run build: the service in gen/srv', () => {
       expect(ingest.status).toBe(200)
       expect(await ingest.json()).toMatchObject({ metrics: { accepted: 1, duplicates: 0 } })
 
+      const registered = await fetch(`${url}/odata/v4/router/Models`, { headers: as('router') })
+      const prices = (m: Record<string, unknown>) => [m.ID, m.autoRegistered, Number(m.inputPricePer1M), Number(m.outputPricePer1M)]
+      expect((await registered.json()).value.map(prices)).toEqual([['built-model', true, 0, 0]])
+
+      // the operator prices it (README), and the router's next metrics cost accordingly: (10 * 2.5 + 5 * 10) / 1M USD
+      const priced = await fetch(`${url}/odata/v4/admin/Models('built-model')`, {
+        method: 'PATCH', headers: as('admin'), body: JSON.stringify({ inputPricePer1M: 2.5, outputPricePer1M: 10 }),
+      })
+      expect(priced.status).toBe(200)
+      const second = { ID: crypto.randomUUID(), agent_ID: 'built-agent', model_ID: 'built-model', latencyMs: 250, inputTokens: 10, outputTokens: 5, success: true, recordedAt: '2026-11-20T10:00:01Z' }
+      expect((await fetch(`${url}/odata/v4/router/ingest`, { method: 'POST', headers: as('router'), body: JSON.stringify({ metrics: [second] }) })).status).toBe(200)
+      const cost = await fetch(`${url}/odata/v4/analytics/InferenceMetrics(${second.ID})?$select=cost`, { headers: as('analyst') })
+      expect(Number((await cost.json()).cost)).toBeCloseTo(0.000075, 12)
+
       const performance = await fetch(`${url}/odata/v4/analytics/ModelPerformance('built-model')`, { headers: as('analyst') })
       expect(performance.status).toBe(200)
       const row = await performance.json()
       expect(row).toMatchObject({ model_ID: 'built-model', avgLatencyMs: 250 })
-      expect(Number(row.requests)).toBe(1) // Edm.Int64 arrives as a JSON string here
+      expect(Number(row.requests)).toBe(2) // Edm.Int64 arrives as a JSON string here
 
       // the request guards of server.ts are installed
       expect((await fetch(`${url}/odata/v4/router/Agents/%ff`)).status).toBe(400)

@@ -2,7 +2,7 @@ import cds from '@sap/cds'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { parse } from 'yaml'
+import { parse, parseAllDocuments, type Document } from 'yaml'
 
 /** mta.yaml and xs-security.json name each other, the model's roles and the Fiori apps consistently. */
 const root = path.resolve(__dirname, '../..')
@@ -123,7 +123,7 @@ describe('mta.yaml', () => {
   })
 
   test('each Fiori app is an html5 module whose zip the app deployer uploads to the HTML5 repository', () => {
-    expect(apps).toEqual(['assignments', 'decisions', 'performance', 'quality'])
+    expect(apps).toEqual(['assignments', 'decisions', 'models', 'performance', 'quality'])
     const deployer = mta.modules.find(m => m.type === 'com.sap.application.content' && m['build-parameters']?.requires)!
     expect(deployer.requires).toEqual([{ name: html5Host.name, parameters: { 'content-target': true } }])
     expect(html5Host.parameters).toMatchObject({ 'service-plan': 'app-host' })
@@ -133,6 +133,27 @@ describe('mta.yaml', () => {
       const { name } = html5.find(m => m.path === `app/${app}`)!
       expect(deployer['build-parameters']!.requires).toContainEqual({ name, artifacts: [`${app}.zip`], 'target-path': 'app/' })
     }
+  })
+
+  test.each(apps)('app/%s: its build zips it under its name, its routes lead to the service destination, its manifest to the HTML5 repository\'s service', app => {
+    const dir = (file: string) => path.join('app', app, file)
+    const manifest = JSON.parse(read(dir('webapp/manifest.json')))
+    // ui5.yaml holds the app and, as a second document, its server middleware
+    const [serve] = parseAllDocuments(read(dir('ui5.yaml'))).map(document => (document as Document).toJS())
+    const deploy = parse(read(dir('ui5-deploy.yaml')))
+    expect(serve.metadata.name).toBe(manifest['sap.app'].id)
+    expect(serve.customConfiguration['cds-plugin-ui5'].mountPath).toBe(`/${app}`)
+    expect(deploy.metadata.name).toBe(manifest['sap.app'].id)
+    const zipper = deploy.builder.customTasks.find((t: { name: string }) => t.name === 'ui5-task-zipper')
+    expect(zipper.configuration).toMatchObject({ archiveName: app, additionalFiles: ['xs-app.json'] })
+    expect(JSON.parse(read(dir('package.json'))).scripts['build:cf']).toMatch(/--config ui5-deploy\.yaml/)
+
+    const destinations = mta.modules.find(m => m.parameters?.content?.instance?.destinations)!.parameters!.content!.instance!.destinations!
+    const api = destinations.find(d => d.URL === '~{srv-api/srv-url}')!
+    const routes = JSON.parse(read(dir('xs-app.json'))).routes as { source: string; destination?: string; service?: string }[]
+    expect(routes.find(r => new RegExp(r.source).test(`/${manifest['sap.app'].dataSources.mainService.uri}$metadata`))).toMatchObject({ destination: api.Name })
+    expect(routes.find(r => new RegExp(r.source).test('/index.html'))).toMatchObject({ service: 'html5-apps-repo-rt' })
+    expect(destinations.filter(d => d['sap.cloud.service']).map(d => d['sap.cloud.service'])).toContain(manifest['sap.cloud'].service)
   })
 
   test('the managed approuter\'s destinations name the service instances and keys this file binds', () => {
