@@ -28,10 +28,10 @@ function properties(edmx: string): Property[] {
   return found
 }
 
-/** What a property's name promises: durations in milliseconds, costs and prices in US dollars, a context window in tokens. */
+/** What a property's name promises: durations in milliseconds, costs (`cost`, `costPerRequest`, …) and prices in US dollars, a context window in tokens. */
 const expectedUnit = (name: string) =>
   /Ms$/.test(name) ? { 'Measures.Unit': 'ms' }
-    : name === 'cost' || /PricePer1M$/.test(name) ? { 'Measures.ISOCurrency': 'USD' }
+    : /^cost([A-Z]|$)/.test(name) || /PricePer1M$/.test(name) ? { 'Measures.ISOCurrency': 'USD' }
       : name === 'contextWindow' ? { 'Measures.Unit': 'tokens' }
         : {}
 

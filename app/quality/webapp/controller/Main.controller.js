@@ -55,7 +55,7 @@ sap.ui.define([
 
     /** The rows of a function of AnalyticsService; a failed call shows its message. */
     async get(call) {
-      const base = this.getOwnerComponent().getManifestEntry('/sap.app/dataSources/analytics/uri')
+      const base = this.getOwnerComponent().getManifestEntry('/sap.app/dataSources/mainService/uri')
       const res = await fetch(base + call, { headers: { accept: 'application/json' } })
       const body = await res.json()
       if (!res.ok) throw new Error(body.error?.message ?? `${res.status} ${res.statusText}`)
