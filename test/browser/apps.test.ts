@@ -4,8 +4,6 @@ import { startServer } from '../../tools/server-process'
 import { batch, traffic, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../tools/workload'
 import { launchBrowser, openPage, odataCount, odataGet, resolveUI5, shot, tableCount, waitForUI5 } from './fiori'
 import { buildPreloads, preloadBuilds, ui5Apps } from '../../app/ui5-preloads'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import type { Page } from 'playwright-core'
 
 /**
@@ -67,12 +65,12 @@ describe('first load in a fresh browser', () => {
       for (const file of ['sap/m/library-preload.js', 'sap/fe/templates/library-preload.js', 'sap-ui-version.json']) {
         const res = await fetch(`${server.url}${app.mountPath}/resources/${file}`)
         expect(res.status).toBe(200)
-        expect(Buffer.from(await res.arrayBuffer()).equals(readFileSync(path.join(dir, 'resources', file)))).toBe(true)
+        expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(dir, 'resources', file)))).toBe(true)
       }
       // the bundle of sap.fe.* carries its manifest, which names the libraries to preload with it
-      expect(readFileSync(path.join(dir, 'resources/sap/fe/templates/library-preload.js'), 'utf8')).toContain('"sap/fe/templates/manifest.json"')
+      expect(fs.readFileSync(path.join(dir, 'resources/sap/fe/templates/library-preload.js'), 'utf8')).toContain('"sap/fe/templates/manifest.json"')
       const manifest = await fetch(`${server.url}${app.mountPath}/manifest.json`)
-      expect(await manifest.json()).toEqual(JSON.parse(readFileSync(path.join(app.dir, 'webapp/manifest.json'), 'utf8')))
+      expect(await manifest.json()).toEqual(JSON.parse(fs.readFileSync(path.join(app.dir, 'webapp/manifest.json'), 'utf8')))
     }
   })
 
