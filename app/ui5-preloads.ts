@@ -131,7 +131,7 @@ export async function buildPreloads(root = process.cwd(), log: (line: string) =>
       }, null, 2))
       const dest = path.join(work, 'dist')
       const logFile = path.join(work, 'build.log')
-      // sap-ui-version.json tells the runtime each library's dependencies, so that it preloads them together
+      // sap-ui-version.json too, which the UI5 server would compute at each server's first request (about 2 s)
       const args = ['build', '--all', '--include-task', 'generateVersionInfo', '--config', configFile, '--dest', dest]
       const status = await run(process.execPath, [ui5Cli(root), ...args], build.apps[0].dir, logFile)
       if (status !== 0) throw new Error(`ui5 build failed (exit ${status}), see ${logFile}:\n${tail(logFile)}`)

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { startServer } from '../../tools/server-process'
 import { batch, traffic, DEFAULT_AGENTS, DEFAULT_MODELS } from '../../tools/workload'
 import { launchBrowser, openPage, odataCount, odataGet, resolveUI5, shot, tableCount, waitForUI5 } from './fiori'
-import { buildPreloads, ui5Apps } from '../../app/ui5-preloads'
+import { buildPreloads, preloadBuilds, ui5Apps } from '../../app/ui5-preloads'
 import type { Page } from 'playwright-core'
 
 /**
@@ -60,6 +60,20 @@ test('the launch page has a tile for each app', async () => {
  * shows data. The time depends on the machine and is printed; the number of requests is the app's and UI5's own.
  */
 describe('first load in a fresh browser', () => {
+  test('SAPUI5 comes from the preload build, each app\'s own files from its webapp folder', async () => {
+    for (const { dir, apps } of preloadBuilds()) for (const app of apps) {
+      for (const file of ['sap/m/library-preload.js', 'sap/fe/templates/library-preload.js', 'sap-ui-version.json']) {
+        const res = await fetch(`${server.url}${app.mountPath}/resources/${file}`)
+        expect(res.status).toBe(200)
+        expect(Buffer.from(await res.arrayBuffer()).equals(fs.readFileSync(path.join(dir, 'resources', file)))).toBe(true)
+      }
+      // the bundle of sap.fe.* carries its manifest, which names the libraries to preload with it
+      expect(fs.readFileSync(path.join(dir, 'resources/sap/fe/templates/library-preload.js'), 'utf8')).toContain('"sap/fe/templates/manifest.json"')
+      const manifest = await fetch(`${server.url}${app.mountPath}/manifest.json`)
+      expect(await manifest.json()).toEqual(JSON.parse(fs.readFileSync(path.join(app.dir, 'webapp/manifest.json'), 'utf8')))
+    }
+  })
+
   test.each(ui5Apps())('$name', async app => {
     const fresh = await launchBrowser('admin')
     try {
