@@ -7,6 +7,10 @@ type Value = string | number | boolean | null
 /** The stored columns of an entity: its elements except associations, whose foreign keys are elements of their own. */
 const columnsOf = (entity: cds.entity): string[] =>
   Object.values(entity.elements).filter(e => !(e instanceof cds.Association) && !e.virtual).map(e => e.name)
+/** The table of an entity, as CAP names it on SQLite. */
+const tableOf = (entity: cds.entity) => entity.name.replace(/\./g, '_')
+/** Whether the write path may speak plain SQL to SQLite, past CAP's query layer. */
+const onSQLite = () => (cds.db as { kind?: string }).kind === 'sqlite'
 
 /**
  * Writes all rows of a call in one go. Rows go to CAP as arrays over the entity's columns
@@ -18,7 +22,7 @@ export async function writeAll(entity: new () => object, rows: Row[], { upsert =
   if (!rows.length) return
   const target = entity as unknown as cds.entity, columns = columnsOf(target)
   const values = rows.map(row => columns.map(c => (row[c] ?? null) as Value))
-  if ((cds.db as { kind?: string }).kind === 'sqlite') return insertPrepared(target, columns, values, upsert)
+  if (onSQLite()) return insertPrepared(target, columns, values, upsert)
   await (upsert ? UPSERT : INSERT).into(target).columns(...columns).rows(values)
 }
 
@@ -31,9 +35,8 @@ export async function writeAll(entity: new () => object, rows: Row[], { upsert =
  * fields), so none of it is needed, and an upsert replaces the row of its key. Booleans are SQLite's 1 and 0.
  */
 function insertPrepared(entity: cds.entity, columns: string[], values: Value[][], replace: boolean) {
-  const table = entity.name.replace(/\./g, '_')
   for (const row of values) for (let i = 0; i < row.length; i++) if (typeof row[i] === 'boolean') row[i] = Number(row[i])
-  return cds.run(`INSERT ${replace ? 'OR REPLACE ' : ''}INTO ${table} (${columns}) VALUES (${columns.map(() => '?')})`, values as never)
+  return cds.run(`INSERT ${replace ? 'OR REPLACE ' : ''}INTO ${tableOf(entity)} (${columns}) VALUES (${columns.map(() => '?')})`, values as never)
 }
 
 /**
@@ -43,9 +46,9 @@ function insertPrepared(entity: cds.entity, columns: string[], values: Value[][]
  */
 export async function readWhereIn(entity: new () => object, where: Record<string, unknown[]>): Promise<Row[]> {
   const target = entity as unknown as cds.entity
-  if ((cds.db as { kind?: string }).kind !== 'sqlite')
+  if (!onSQLite())
     return await SELECT.from(target).where(Object.fromEntries(Object.entries(where).map(([column, values]) => [column, { in: values }]))) as Row[]
   const conditions = Object.entries(where).map(([column, values]) => `${column} IN (${values.map(() => '?')})`)
-  return await cds.run(`SELECT * FROM ${target.name.replace(/\./g, '_')} WHERE ${conditions.join(' AND ')}`, Object.values(where).flat() as never) as Row[]
+  return await cds.run(`SELECT * FROM ${tableOf(target)} WHERE ${conditions.join(' AND ')}`, Object.values(where).flat() as never) as Row[]
 }
 
