@@ -86,7 +86,10 @@ async function expectPageMatches() {
   const curves = await Promise.all(strategies.map(s => analytics(`scoreCalibration(${window},strategy='${s.strategy}')`)))
   const points = curves.flat().filter(r => Number(r.requests) > 0).length
   expect(points).toBeGreaterThan(strategies.length)
-  await expect(page.locator('[id$="--calibration"] svg .v-datapoint').count()).resolves.toBe(points)
+  // the chart redraws after its data changed, at its own pace: wait for it to settle before counting
+  const drawn = '[id$="--calibration"] svg .v-datapoint'
+  await page.waitForFunction(([selector, n]) => document.querySelectorAll(selector as string).length === n, [drawn, points], { timeout: 30_000, polling: 200 }).catch(() => undefined)
+  await expect(page.locator(drawn).count()).resolves.toBe(points)
   return strategies
 }
 

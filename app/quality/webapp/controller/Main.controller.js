@@ -82,7 +82,9 @@ sap.ui.define([
         const calibration = curves.flatMap((rows, i) => rows.filter(r => r.requests > 0).map(r => ({
           bucket: r.bucket, score: `${r.scoreFrom.toFixed(1)}–${r.scoreTo.toFixed(1)}`, strategy: strategies[i].strategy, successRate: r.successRate,
         }))).sort((a, b) => a.bucket - b.bucket || (a.strategy < b.strategy ? -1 : 1))
-        m.setData({ strategies, regret, calibration, windowText: bundle.getText('window', [utc(from), utc(to)]) }, true)
+        // one property at a time: setData(…, true) merges arrays by index and would keep the tail of a longer earlier answer
+        const figures = { strategies, regret, calibration, windowText: bundle.getText('window', [utc(from), utc(to)]) }
+        for (const [name, value] of Object.entries(figures)) m.setProperty(`/${name}`, value)
       } catch (e) {
         m.setProperty('/error', e.message)
       } finally {
