@@ -10,7 +10,6 @@ import { applyServiceRules } from './srv/service-rules/service-rules.ts'
 import { recomputeWithoutETag } from './srv/data/assignment-metrics.ts'
 import { installOtlpReceiver } from './srv/otlp/receiver.ts'
 import { offloadIngest, startWriteWorkers } from './srv/workers/pool.ts'
-import { servePreloads } from './app/ui5-preloads.ts'
 
 // after authentication: a direct ingest call runs in a write worker, off the event loop (srv/workers)
 cds.middlewares.add(offloadIngest)
@@ -21,7 +20,6 @@ cds.on('bootstrap', (app: Application) => {
   installRequestGuards(app)
   app.post(/[./]updateMetrics$/, recomputeWithoutETag) // srv/data/assignment-metrics.ts
   installOtlpReceiver(app) // POST /otlp/v1/traces: OpenTelemetry spans in (srv/otlp)
-  servePreloads(app) // locally, SAPUI5 for the apps as library preloads (app/ui5-preloads.ts)
   // CAP's own /health answers UP without the database; ours asks it, and tells how long requests waited for the event loop
   const loopDelay = eventLoopDelay()
   app.get('/health', async (_req: Request, res: Response) => {

@@ -12,7 +12,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import path from 'node:path'
-import express, { type Application, type NextFunction, type Request, type Response } from 'express'
+import express, { type NextFunction, type Request, type Response } from 'express'
 
 /** Bump when the way of building changes, so that older builds are not served. */
 const RECIPE = 2
@@ -211,25 +211,24 @@ function alive(lock: string) {
 }
 
 /**
- * Serves /<app>/resources/* from the app's preload build where it has the file; everything else (the app's own
- * files, a library outside the build) goes on to cds-plugin-ui5. Mounted at bootstrap, before cds-plugin-ui5 mounts
- * the apps (which it does only after resolving them). Without a build yet, it says how to make one; one made while
- * the server runs is served from then on.
+ * UI5 server middleware (each app's ui5.yaml, before `serveResources`): serves the app's `/resources/*` from its preload
+ * build where the build has the file; everything else (the app's own files, a library outside the build) goes on to the
+ * UI5 server. cds-plugin-ui5 runs it only where it serves the apps (npm start, cds watch, the browser tests), so nothing
+ * of it reaches production. Without a build yet, it says how to make one; one made while the server runs is served.
  */
-export function servePreloads(app: Application, root = process.cwd()) {
-  if (!process.env['cds-plugin-ui5']) return // set by cds-plugin-ui5 while it serves the apps (not in production)
+export default function createMiddleware({ middlewareUtil }: { middlewareUtil: { getProject(): { getRootPath(): string } } }) {
+  const appDir = middlewareUtil.getProject().getRootPath()
+  const root = path.resolve(appDir, '../..')
   const builds = preloadBuilds(root)
   if (!builds.some(isBuilt)) console.warn('SAPUI5 is served module by module (slow first loads): `npm run ui5-preloads` builds library preloads')
-  let mounts: { prefix: string; serve: ReturnType<typeof express.static> }[] | undefined
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!req.path.includes('/resources/')) return next()
-    mounts ??= builds.some(isBuilt) ? builds.filter(isBuilt).flatMap(b => b.apps.map(a => ({
-      prefix: `${a.mountPath}/resources`, serve: express.static(path.join(b.dir, 'resources'), { index: false }),
-    }))) : undefined
-    const mount = mounts?.find(m => req.path.startsWith(`${m.prefix}/`))
-    if (!mount) return next()
+  let serve: ReturnType<typeof express.static> | undefined
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/resources/')) return next()
+    const build = builds.find(b => isBuilt(b) && b.apps.some(a => a.dir === appDir))
+    if (!build) return next()
+    serve ??= express.static(path.join(build.dir, 'resources'), { index: false })
     const url = req.url
-    req.url = url.slice(mount.prefix.length) // the path within resources/, with the query
-    mount.serve(req, res, () => { req.url = url; next() })
-  })
+    req.url = url.slice('/resources'.length) // the path within resources/, with the query
+    serve(req, res, () => { req.url = url; next() })
+  }
 }
