@@ -42,7 +42,8 @@ export class AnalyticsService extends cds.ApplicationService {
       const { minRequests = MIN_REQUESTS } = req.data
       if (!Number.isInteger(minRequests) || minRequests! < 1) return req.reject(400, `minRequests must be a whole number of at least 1, not ${minRequests}`, 'minRequests')
       const [from, to] = window(req, req.data)
-      const [decided, figures] = await Promise.all([choices(from, to), pairFigures(from, to)])
+      // one after the other: both run on the request's one connection, which takes one query at a time (pg 9 refuses more)
+      const decided = await choices(from, to), figures = await pairFigures(from, to)
       return regretRows(decided, figures, minRequests!) as CandidateRegretRow[]
     })
   }
