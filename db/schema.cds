@@ -182,14 +182,17 @@ entity WriteLocks {
 }
 
 /**
- * Routing quality (srv/data/quality-rollups.ts), per UTC hour of `decidedAt`: one row per kind with all
- * its groups as JSON. `outcomes`: per strategy and score bucket the decisions and the MetricTotals of
- * their metrics, whenever those were recorded; `choices`: per strategy, agent, chosen model and set of
- * the other candidates the number of decisions. A call rewrites the rows of the hours it touches.
+ * Routing quality (srv/data/quality-rollups.ts), per UTC hour of `decidedAt` and kind, groups as JSON.
+ * `outcomes`: per strategy and score bucket the decisions and the MetricTotals of their metrics, whenever
+ * those were recorded; `choices`: per strategy, agent, chosen model and set of the other candidates the
+ * number of decisions. An hour's groups are the sum over its rows: a call adds a row (`part`) with what it
+ * adds, and every few calls the rows of an hour are merged into one (part 0), so that a call writes what
+ * it touches, not all an hour holds, and a read finds a few rows an hour.
  */
 entity QualityRollups {
   key hour   : Timestamp;
   key kind   : String(10);
+  key part   : Integer default 0; // rows from before parts existed are part 0
       groups : LargeString;
 }
 

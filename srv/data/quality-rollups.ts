@@ -104,36 +104,62 @@ export async function removeFromQualityRollups(cutoff: string) {
   await writeDeltas(deltas, -1)
 }
 
-/** Reads the stored rows of the touched hours, merges the deltas in and writes them back. */
+/** Writes the deltas of both kinds (see writeKind). */
 async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
-  await writeKind(KINDS.outcomes, deltas.outcomes, (stored, delta) => {
-    const groups = new Map((stored as OutcomeGroupJSON[]).map(g => [outcomeKey(g[0], g[1]), new Outcome(g[0], g[1]).addJSON(g)]))
-    for (const [key, outcome] of delta) {
-      if (!groups.has(key)) groups.set(key, new Outcome(outcome.strategy, outcome.bucket))
-      groups.get(key)!.addJSON(outcome.toJSON(), sign)
+  await writeKind(KINDS.outcomes, deltas.outcomes, sign, (rows, delta) => {
+    const groups = new Map<string, Outcome>()
+    const at = (strategy: string, bucket: number) => {
+      const key = outcomeKey(strategy, bucket)
+      let group = groups.get(key)
+      if (!group) groups.set(key, group = new Outcome(strategy, bucket))
+      return group
     }
+    for (const g of rows.flat() as OutcomeGroupJSON[]) at(g[0], g[1]).addJSON(g)
+    for (const outcome of delta.values()) at(outcome.strategy, outcome.bucket).addJSON(outcome.toJSON(), sign)
     return [...groups.values()].filter(g => g.decisions > 0 || g.totals.requests > 0).map(g => g.toJSON())
   })
-  await writeKind(KINDS.choices, deltas.choices, (stored, delta) => {
-    const groups = new Map((stored as ChoiceGroupJSON[]).map(g => [choiceKey(g[0], g[1], g[2], g[3]), g]))
-    for (const [key, group] of delta) {
-      const before = groups.get(key)
-      if (before) before[4] += sign * group[4]; else groups.set(key, [group[0], group[1], group[2], group[3], sign * group[4]])
+  await writeKind(KINDS.choices, deltas.choices, sign, (rows, delta) => {
+    const groups = new Map<string, ChoiceGroupJSON>()
+    const add = ([strategy, agent_ID, model_ID, others, decisions]: ChoiceGroupJSON, times: number) => {
+      const key = choiceKey(strategy, agent_ID, model_ID, others), group = groups.get(key)
+      if (group) group[4] += times * decisions; else groups.set(key, [strategy, agent_ID, model_ID, others, times * decisions])
     }
+    for (const g of rows.flat() as ChoiceGroupJSON[]) add(g, 1)
+    for (const g of delta.values()) add(g, sign)
     return [...groups.values()].filter(g => g[4] > 0)
   })
 }
 
-async function writeKind<G>(kind: string, deltas: Hours<G>, merge: (stored: unknown[], delta: Map<string, G>) => unknown[]) {
+/** Rows an hour of one kind may have before a call merges them into one. */
+const PARTS_BEFORE_MERGE = 16
+
+/**
+ * Adds the deltas of one kind to the touched hours: as a row of its own (the next `part`), which costs
+ * what the call touches; or, for an hour that has PARTS_BEFORE_MERGE rows, merged with them into one
+ * row (part 0), which bounds the rows a read finds. Within the write path's turn, so parts do not collide.
+ */
+async function writeKind<G>(kind: string, deltas: Hours<G>, sign: 1 | -1, merge: (rows: unknown[][], delta: Map<string, G>) => unknown[]) {
   if (!deltas.hours.size) return
   const hours = [...deltas.hours.keys()].map(h => new Date(h).toISOString())
-  const rows = await readWhereIn(QualityRollups, { kind: [kind], hour: hours }) as { hour: string; groups: string }[]
-  const stored = new Map(rows.map(row => [Date.parse(row.hour), JSON.parse(row.groups) as unknown[]]))
-  const added: Record<string, unknown>[] = [], changed: Record<string, unknown>[] = []
-  for (const [hour, delta] of deltas.hours) {
-    const row = { hour: new Date(hour).toISOString(), kind, groups: JSON.stringify(merge(stored.get(hour) ?? [], delta)) }
-    ;(stored.has(hour) ? changed : added).push(row)
+  const parts = new Map<number, number[]>()
+  for (const row of await SELECT.from(QualityRollups).columns('hour', 'part').where({ kind, hour: { in: hours } }) as { hour: string; part: number }[]) {
+    const hour = Date.parse(row.hour), list = parts.get(hour)
+    if (list) list.push(Number(row.part)); else parts.set(hour, [Number(row.part)])
   }
-  await writeAll(QualityRollups, added)
-  await writeAll(QualityRollups, changed, { upsert: true })
+  // what retention takes out is merged at once, so that no row holds negative counts
+  const full = [...deltas.hours.keys()].filter(hour => sign < 0 || (parts.get(hour)?.length ?? 0) >= PARTS_BEFORE_MERGE).map(h => new Date(h).toISOString())
+  const stored = new Map<number, unknown[][]>()
+  if (full.length) {
+    for (const row of await readWhereIn(QualityRollups, { kind: [kind], hour: full }) as { hour: string; groups: string }[]) {
+      const hour = Date.parse(row.hour), list = stored.get(hour), groups = JSON.parse(row.groups) as unknown[]
+      if (list) list.push(groups); else stored.set(hour, [groups])
+    }
+    await DELETE.from(QualityRollups).where({ kind, hour: { in: full } })
+  }
+  const rows = [...deltas.hours].map(([hour, delta]) => {
+    const merged = stored.get(hour)
+    const part = merged ? 0 : Math.max(-1, ...parts.get(hour) ?? []) + 1
+    return { hour: new Date(hour).toISOString(), kind, part, groups: JSON.stringify(merge(merged ?? [], delta)) }
+  })
+  await writeAll(QualityRollups, rows)
 }
