@@ -1,6 +1,6 @@
 import { InferenceMetrics, RoutingDecisions, QualityRollups } from '#cds-models/router'
 import {
-  Outcome, KINDS, HOUR, bucketOf, outcomeKey, choiceKey,
+  Outcome, OutcomeGroups, KINDS, HOUR, bucketOf, outcomeKey, choiceKey,
   type DecisionQualityFacts, type MetricQualityFacts, type OutcomeGroupJSON, type ChoiceGroupJSON,
 } from '../domain/routing-quality.ts'
 import { writeAll, readWhereIn } from './bulk.ts'
@@ -107,16 +107,10 @@ export async function removeFromQualityRollups(cutoff: string) {
 /** Writes the deltas of both kinds (see writeKind). */
 async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
   await writeKind(KINDS.outcomes, deltas.outcomes, sign, (rows, delta) => {
-    const groups = new Map<string, Outcome>()
-    const at = (strategy: string, bucket: number) => {
-      const key = outcomeKey(strategy, bucket)
-      let group = groups.get(key)
-      if (!group) groups.set(key, group = new Outcome(strategy, bucket))
-      return group
-    }
-    for (const g of rows.flat() as OutcomeGroupJSON[]) at(g[0], g[1]).addJSON(g)
-    for (const outcome of delta.values()) at(outcome.strategy, outcome.bucket).addJSON(outcome.toJSON(), sign)
-    return [...groups.values()].filter(g => g.decisions > 0 || g.totals.requests > 0).map(g => g.toJSON())
+    const outcomes = new OutcomeGroups()
+    for (const g of rows.flat() as OutcomeGroupJSON[]) outcomes.at(g[0], g[1]).addJSON(g)
+    for (const outcome of delta.values()) outcomes.at(outcome.strategy, outcome.bucket).addJSON(outcome.toJSON(), sign)
+    return outcomes.values().filter(g => g.decisions > 0 || g.totals.requests > 0).map(g => g.toJSON())
   })
   await writeKind(KINDS.choices, deltas.choices, sign, (rows, delta) => {
     const groups = new Map<string, ChoiceGroupJSON>()

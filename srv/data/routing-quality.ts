@@ -1,7 +1,7 @@
 import { RoutingDecisions, DecisionCandidates, InferenceMetrics, QualityRollups, HourlyRollups } from '#cds-models/router'
 import { MetricTotals, roundUSD, ALL } from '../domain/metric-totals.ts'
 import {
-  planWindow, signAt, HOUR, Outcome, KINDS, bucketOf, outcomeKey, choiceKey,
+  planWindow, signAt, HOUR, Outcome, OutcomeGroups, KINDS, bucketOf, choiceKey,
   type Span, type Choice, type PairFigures, type StrategyOutcomes, type BucketOutcomes,
   type OutcomeGroupJSON, type ChoiceGroupJSON, type DecisionQualityFacts, type MetricQualityFacts,
 } from '../domain/routing-quality.ts'
@@ -52,13 +52,7 @@ const decisionIDs = (raw: Span[]) => SELECT('ID').from(RoutingDecisions).where([
 /** Per strategy and score bucket, the decisions of the window and the metrics of them, whenever recorded. */
 async function outcomes(from: Date, to: Date): Promise<Outcome[]> {
   const { hours, raw } = await plan(from, to)
-  const groups = new Map<string, Outcome>()
-  const at = (strategy: string, bucket: number) => {
-    const key = outcomeKey(strategy, bucket)
-    let outcome = groups.get(key)
-    if (!outcome) groups.set(key, outcome = new Outcome(strategy, bucket))
-    return outcome
-  }
+  const outcomes = new OutcomeGroups(), at = outcomes.at.bind(outcomes)
   for (const [group, sign] of await rolledUp<OutcomeGroupJSON>(KINDS.outcomes, hours)) at(group[0], group[1]).addJSON(group, sign)
   if (raw.length) {
     const decisions = await rawDecisions(raw, ['strategy', 'score', 'fallback'])
@@ -71,7 +65,7 @@ async function outcomes(from: Date, to: Date): Promise<Outcome[]> {
     }
   }
   // a group seen only in what was taken out again is not in the window
-  return [...groups.values()].filter(o => o.decisions > 0)
+  return outcomes.values().filter(o => o.decisions > 0)
 }
 
 const figuresOf = (totals: MetricTotals) => ({

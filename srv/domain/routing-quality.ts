@@ -283,3 +283,15 @@ export class Outcome {
     return [this.strategy, this.bucket, this.decisions, this.fallbacks, this.scoreSum, this.totals.toJSON()]
   }
 }
+
+/** Outcomes by strategy and score bucket, each made when first asked for. */
+export class OutcomeGroups {
+  private readonly groups = new Map<string, Outcome>()
+  at(strategy: string, bucket: number): Outcome {
+    const key = outcomeKey(strategy, bucket)
+    let outcome = this.groups.get(key)
+    if (!outcome) this.groups.set(key, outcome = new Outcome(strategy, bucket))
+    return outcome
+  }
+  values() { return [...this.groups.values()] }
+}
