@@ -3,7 +3,8 @@
  * cds watch, the browser tests). The npm packages of SAPUI5 hold sources only, which the UI5 server hands out
  * module by module: ~1,550 requests per first load. `ui5 build` turns the libraries the apps use into
  * library-preload.js bundles and compiled themes once, into a folder keyed by UI5 version and libraries
- * (beside the UI5 tooling's own packages in ~/.ui5), and the server serves /<app>/resources/* from there.
+ * (beside the UI5 tooling's own packages in ~/.ui5), and this module, as a UI5 server middleware of each app
+ * (its ui5.yaml), serves /<app>/resources/* from there.
  * Production is not concerned: the HTML5 application repository and the launchpad bring SAPUI5 there.
  */
 import { spawn } from 'node:child_process'
