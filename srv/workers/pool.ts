@@ -100,9 +100,17 @@ export async function stopWriteWorkers() {
   writers = [] // later calls run in-process while the server closes
   await Promise.all(running.map(async writer => {
     for (const until = Date.now() + DRAIN_MS; writer.waiting.size && Date.now() < until;) await new Promise(r => setTimeout(r, 20))
-    await writer.thread.terminate()
+    // the worker closes its database connection and ends by itself: terminating a thread that holds an open
+    // node:sqlite connection can crash the process (its native handle is freed as the thread's heap goes)
+    const ended = new Promise(resolve => writer.thread.once('exit', resolve))
+    writer.thread.postMessage({ stop: true })
+    const timeout = new Promise(resolve => setTimeout(resolve, CLOSE_MS).unref())
+    if (await Promise.race([ended.then(() => true), timeout.then(() => false)]) === false) await writer.thread.terminate()
   }))
 }
+
+/** Longest wait for a worker to close its connection and end before it is terminated. */
+const CLOSE_MS = 5_000
 
 /** Whether writes go to the write workers (else they run in-process). */
 export const writersRunning = () => writers.length > 0

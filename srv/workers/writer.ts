@@ -46,7 +46,9 @@ async function serve() {
   const codec = loadCodec()
 
   const port = parentPort!
-  port.on('message', async ({ id, event, body, encoding, user, tenant, locale }: WriteJob) => {
+  port.on('message', async (message: WriteJob | { stop: true }) => {
+    if ('stop' in message) return stop()
+    const { id, event, body, encoding, user, tenant, locale } = message
     const context = { user: new cds.User(user), tenant, locale }
     try {
       const result = event === 'otlp' ? await exportSpans(codec, new Uint8Array(body), encoding!, context)
@@ -91,6 +93,15 @@ function plain(err: unknown): PlainError {
   const fields = JSON.parse(JSON.stringify({ ...err, details: undefined, cause: undefined }))
   // message and status may be the prototype's (CAP's validation errors): read, not spread
   return { ...fields, message: err.message, status, details: details?.map(plain), cause: cause === undefined ? undefined : plain(cause) }
+}
+
+/** Closes the database connection, then ends the thread (see stopWriteWorkers in ./pool.ts). */
+async function stop() {
+  try {
+    await (cds.db as unknown as { disconnect?(): Promise<void> } | undefined)?.disconnect?.()
+  } finally {
+    process.exit(0) // in a worker thread: ends this thread only
+  }
 }
 
 serve().catch(err => { throw err }) // an error while starting ends the thread: the server reports it
