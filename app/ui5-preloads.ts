@@ -211,23 +211,32 @@ function alive(lock: string) {
   try { process.kill(pid, 0); return true } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM' }
 }
 
+/** Whether the server said it has no preloads yet: once, not once per app. */
+let warned = false
+
 /**
- * UI5 server middleware (each app's ui5.yaml, before `serveResources`): serves the app's `/resources/*` from its preload
- * build where the build has the file; everything else (the app's own files, a library outside the build) goes on to the
- * UI5 server. cds-plugin-ui5 runs it only where it serves the apps (npm start, cds watch, the browser tests), so nothing
+ * UI5 server middleware (each app's ui5.yaml, before `compression`: the bundles go out as built): serves the app's
+ * `/resources/*` from its preload build where the build has the file; everything else (the app's own files, a library
+ * outside the build) goes on to the UI5 server. cds-plugin-ui5 runs it only where it serves the apps (npm start, cds watch, the browser tests), so nothing
  * of it reaches production. Without a build yet, it says how to make one; one made while the server runs is served.
  */
 export default function createMiddleware({ middlewareUtil }: { middlewareUtil: { getProject(): { getRootPath(): string } } }) {
   const appDir = middlewareUtil.getProject().getRootPath()
   const root = path.resolve(appDir, '../..')
   const builds = preloadBuilds(root)
-  if (!builds.some(isBuilt)) console.warn('SAPUI5 is served module by module (slow first loads): `npm run ui5-preloads` builds library preloads')
+  if (!builds.some(isBuilt) && !warned) {
+    warned = true
+    console.warn('SAPUI5 is served module by module (slow first loads): `npm run ui5-preloads` builds library preloads')
+  }
   let serve: ReturnType<typeof express.static> | undefined
   return (req: Request, res: Response, next: NextFunction) => {
     if (!req.path.startsWith('/resources/')) return next()
-    const build = builds.find(b => isBuilt(b) && b.apps.some(a => a.dir === appDir))
-    if (!build) return next()
-    serve ??= express.static(path.join(build.dir, 'resources'), { index: false })
+    if (!serve) {
+      // looked for until it is there, then kept
+      const build = builds.find(b => isBuilt(b) && b.apps.some(a => a.dir === appDir))
+      if (!build) return next()
+      serve = express.static(path.join(build.dir, 'resources'), { index: false })
+    }
     const url = req.url
     req.url = url.slice('/resources'.length) // the path within resources/, with the query
     serve(req, res, () => { req.url = url; next() })

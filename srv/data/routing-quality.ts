@@ -52,16 +52,16 @@ const decisionIDs = (raw: Span[]) => SELECT('ID').from(RoutingDecisions).where([
 /** Per strategy and score bucket, the decisions of the window and the metrics of them, whenever recorded. */
 async function outcomes(from: Date, to: Date): Promise<Outcome[]> {
   const { hours, raw } = await plan(from, to)
-  const outcomes = new OutcomeGroups(), at = outcomes.at.bind(outcomes)
-  for (const [group, sign] of await rolledUp<OutcomeGroupJSON>(KINDS.outcomes, hours)) at(group[0], group[1]).addJSON(group, sign)
+  const outcomes = new OutcomeGroups()
+  for (const [group, sign] of await rolledUp<OutcomeGroupJSON>(KINDS.outcomes, hours)) outcomes.at(group[0], group[1]).addJSON(group, sign)
   if (raw.length) {
     const decisions = await rawDecisions(raw, ['strategy', 'score', 'fallback'])
-    for (const { d, sign } of decisions.values()) at(d.strategy, bucketOf(d.score)).addDecision(d, sign)
+    for (const { d, sign } of decisions.values()) outcomes.at(d.strategy, bucketOf(d.score)).addDecision(d, sign)
     const metrics = await SELECT.from(InferenceMetrics).columns('decision_ID', 'latencyMs', 'success', 'inputTokens', 'outputTokens', 'cost')
       .where({ decision_ID: { in: decisionIDs(raw) } }) as MetricQualityFacts[]
     for (const m of metrics) {
       const { d, sign } = decisions.get(m.decision_ID!)!
-      at(d.strategy, bucketOf(d.score)).addMetric(m, sign)
+      outcomes.at(d.strategy, bucketOf(d.score)).addMetric(m, sign)
     }
   }
   // a group seen only in what was taken out again is not in the window
