@@ -16,7 +16,7 @@ import path from 'node:path'
 import express, { type NextFunction, type Request, type Response } from 'express'
 
 /** Bump when the way of building changes, so that older builds are not served. */
-const RECIPE = 2
+const RECIPE = 3
 
 export interface UI5App {
   /** folder under app/ */
@@ -139,6 +139,7 @@ export async function buildPreloads(root = process.cwd(), log: (line: string) =>
       rmSync(build.dir, { recursive: true, force: true })
       renameSync(path.join(dest, 'resources'), path.join(work, 'resources'))
       addOwnManifests(path.join(work, 'resources'))
+      withoutCollaboration(path.join(work, 'resources'))
       rmSync(dest, { recursive: true, force: true })
       const seconds = Math.round((Date.now() - started) / 1000)
       writeFileSync(path.join(work, DONE), JSON.stringify({ ...build, dir: undefined, apps: build.apps.map(a => a.name), seconds }, null, 2))
@@ -166,6 +167,20 @@ function addOwnManifests(resources: string) {
     const end = bundle.lastIndexOf('//# sourceMappingURL=') // appended code leaves the source map's positions as they are
     writeFileSync(bundleFile, end < 0 ? bundle + preload : bundle.slice(0, end) + preload + bundle.slice(end))
   }
+}
+
+/**
+ * Takes the collaboration libraries off the version info. Fiori elements loads `sap.suite.ui.commons` (1.3 MB of
+ * script and CSS, with `sap.suite.ui.microchart`) at every start when the version info lists it, for sharing to
+ * Microsoft Teams through the launchpad's collaboration service; the UI5 tooling lists it as a lazy dependency of
+ * `sap.fe.templates` even where no launchpad runs, as here. The libraries stay in the build.
+ */
+const COLLABORATION = ['sap.collaboration', 'sap.suite.ui.commons']
+function withoutCollaboration(resources: string) {
+  const file = path.join(resources, 'sap-ui-version.json')
+  const info = JSON.parse(readFileSync(file, 'utf8')) as { libraries: { name: string }[] }
+  info.libraries = info.libraries.filter(l => !COLLABORATION.includes(l.name))
+  writeFileSync(file, JSON.stringify(info, null, '\t'))
 }
 
 function run(command: string, args: string[], cwd: string, logFile: string) {

@@ -47,24 +47,21 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   const active = (agent_ID: string, model_ID: string) => { stats.activeAgents.add(agent_ID); stats.activeModels.add(model_ID) }
 
   if (hours.length) {
-    // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything
-    const perAgent = grouping === 'agent' || grouping === 'pair' ? '!=' : '=', perModel = grouping === 'model' || grouping === 'pair' ? '!=' : '='
+    // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything;
+    // with activity also the per-agent and per-model rows, for who was active, in the same statement
+    const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
+    const level = [{ ref: ['agent_ID'] }, perAgent ? '!=' : '=', { val: ALL }, 'and', { ref: ['model_ID'] }, perModel ? '!=' : '=', { val: ALL }]
+    const activity = [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }]
     const rollups = await SELECT.from(HourlyRollups).where([
-      within('hour', hours), 'and', { ref: ['agent_ID'] }, perAgent, { val: ALL }, 'and', { ref: ['model_ID'] }, perModel, { val: ALL },
+      within('hour', hours), 'and', { xpr: withActivity ? [{ xpr: level }, 'or', { xpr: activity }] : level },
     ] as never) as Record<string, unknown>[]
     for (const row of rollups) {
+      const [agent_ID, model_ID] = [row.agent_ID as string, row.model_ID as string]
+      if (withActivity && agent_ID !== ALL && model_ID === ALL) stats.activeAgents.add(agent_ID)
+      if (withActivity && model_ID !== ALL && agent_ID === ALL) stats.activeModels.add(model_ID)
+      if ((agent_ID !== ALL) !== perAgent || (model_ID !== ALL) !== perModel) continue
       if (withActivity) stats.decisions += Number(row.decisions ?? 0)
-      if (Number(row.requests) > 0) groupOf(row.agent_ID as string, row.model_ID as string).merge(MetricTotals.of(row), signAt(hours, row.hour as string))
-    }
-    // who was active, from the per-agent and per-model rows
-    if (withActivity) {
-      const activity = await SELECT.from(HourlyRollups).columns('agent_ID', 'model_ID').where([
-        within('hour', hours), 'and', { xpr: [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }] },
-      ] as never) as { agent_ID: string; model_ID: string }[]
-      for (const { agent_ID, model_ID } of activity) {
-        if (agent_ID !== ALL) stats.activeAgents.add(agent_ID)
-        if (model_ID !== ALL) stats.activeModels.add(model_ID)
-      }
+      if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).merge(MetricTotals.of(row), signAt(hours, row.hour as string))
     }
   }
   if (minutes.length || tenSeconds.length) {

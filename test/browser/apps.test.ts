@@ -56,8 +56,11 @@ test('the launch page has a tile for each app', async () => {
 })
 
 /**
- * Each app under app/ as a user opens it first: a fresh browser profile (empty cache) until its table or chart
- * shows data. The time depends on the machine and is printed; the number of requests is the app's and UI5's own.
+ * Each app under app/ as a user opens it first: a fresh browser profile (empty cache) on the launch page, then
+ * the app's tile, until its table or chart shows data. The time depends on the machine and is printed; the number
+ * of requests is the app's and UI5's own. The launch page holds no SAPUI5, so nothing of the app is cached before
+ * the click; it lets Chromium finish starting (its own browser UI renders as WebUI, ~0.8 s of CPU) before the clock
+ * starts, as it has by the time a user clicks a tile.
  */
 describe('first load in a fresh browser', () => {
   test('SAPUI5 comes from the preload build, each app\'s own files from its webapp folder', async () => {
@@ -78,10 +81,11 @@ describe('first load in a fresh browser', () => {
     const fresh = await launchBrowser('admin')
     try {
       const page = fresh.context.pages()[0] ?? await fresh.context.newPage()
+      await page.goto(`${server.url}/`, { waitUntil: 'networkidle' })
       let requests = 0
       page.on('request', () => requests++)
       const started = Date.now()
-      await page.goto(`${server.url}${app.mountPath}/index.html`, { waitUntil: 'domcontentloaded', timeout: 300_000 })
+      await page.click(`a.tile[href="${app.name}/index.html"]`)
       // a table's title or a tab with its count, or a chart's data point: the app shows data
       const shown = page.locator('[id$="-title-inner"]:visible').filter({ hasText: /\([1-9][\d,]*\)/ })
         .or(page.getByRole('tab', { name: /\([1-9][\d,]*\)/ })).or(page.locator('svg .v-datapoint'))
