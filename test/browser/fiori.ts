@@ -19,7 +19,11 @@ export function resolveUI5() {
   if (ui5.status !== 0) throw new Error(`ui5 tree failed (${ui5.status}):\n${ui5.stdout}\n${ui5.stderr}`)
 }
 
-/** A fresh headless Chromium profile that logs in with basic auth as `user`. */
+/**
+ * A fresh headless Chromium profile, logged in with basic auth as `user`: it sends the credentials with every request,
+ * as a browser does once its user has answered the login prompt. (Playwright's `httpCredentials` would hold up every
+ * request on its way through the test process, to answer a challenge that never comes: 0.5-0.8 s of a first load.)
+ */
 export async function launchBrowser(user: string) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`)
   mkdirSync(screenshots, { recursive: true })
@@ -28,7 +32,7 @@ export async function launchBrowser(user: string) {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    httpCredentials: { username: user, password: user },
+    extraHTTPHeaders: { authorization: 'Basic ' + Buffer.from(`${user}:${user}`).toString('base64') },
     viewport: { width: 1440, height: 900 },
     locale: 'en-US',
     timezoneId: 'UTC',
