@@ -72,6 +72,9 @@ describe('first load in a fresh browser', () => {
       }
       // the bundle of sap.fe.* carries its manifest, which names the libraries to preload with it
       expect(fs.readFileSync(path.join(dir, 'resources/sap/fe/templates/library-preload.js'), 'utf8')).toContain('"sap/fe/templates/manifest.json"')
+      // a library outside the preloads but among the app's dependencies comes from the UI5 server, one of none is not found
+      if (app.name !== 'quality') expect((await fetch(`${server.url}${app.mountPath}/resources/sap/ushell/library.js`)).status).toBe(200)
+      expect((await fetch(`${server.url}${app.mountPath}/resources/sap/insights/library.js`)).status).toBe(404)
       const manifest = await fetch(`${server.url}${app.mountPath}/manifest.json`)
       expect(await manifest.json()).toEqual(JSON.parse(fs.readFileSync(path.join(app.dir, 'webapp/manifest.json'), 'utf8')))
     }
