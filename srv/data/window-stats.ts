@@ -52,7 +52,9 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
     const level = [{ ref: ['agent_ID'] }, perAgent ? '!=' : '=', { val: ALL }, 'and', { ref: ['model_ID'] }, perModel ? '!=' : '=', { val: ALL }]
     const activity = [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }]
-    const rollups = await SELECT.from(HourlyRollups).where([
+    // the rows read only for who was active come without their sketch: a few hundred of them, each a few kB of text
+    const sketch = withActivity ? { xpr: ['case', 'when', { xpr: level }, 'then', { ref: ['latencySketch'] }, 'end'], as: 'latencySketch' } : 'latencySketch'
+    const rollups = await SELECT.from(HourlyRollups).columns(...ROLLUP_COLUMNS, sketch as never).where([
       within('hour', hours), 'and', { xpr: withActivity ? [{ xpr: level }, 'or', { xpr: activity }] : level },
     ] as never) as Record<string, unknown>[]
     for (const row of rollups) {
@@ -147,6 +149,9 @@ export function plan(start: number, end: number, { complements = true, edgesFrom
   return levels
 }
 
+/** The columns of an hourly rollup row that windows read, but for its sketch. */
+const ROLLUP_COLUMNS = ['hour', 'agent_ID', 'model_ID', 'decisions', 'requests', 'successes', 'failures', 'latencySumMs', 'inputTokens', 'outputTokens', 'cost']
+
 /** The sign of the span that a period's start or a record's time lies in. */
 const signAt = (spans: Span[], timestamp: string) => {
   const t = new Date(timestamp).getTime()
@@ -160,7 +165,16 @@ const within = (column: string, spans: Span[]) => ({
 })
 
 async function nothingRecordedFrom(to: Date) {
-  const t = to.toISOString()
-  return !await SELECT.one.from(InferenceMetrics).columns('ID').where`recordedAt >= ${t}`
-    && !await SELECT.one.from(RoutingDecisions).columns('ID').where`decidedAt >= ${t}`
+  return !await storedFrom(InferenceMetrics, 'recordedAt', to) && !await storedFrom(RoutingDecisions, 'decidedAt', to)
+}
+
+/**
+ * Whether a row of `entity` has `column` (an indexed time) at or after `t`. Ordered by that column, ascending with
+ * nulls last as its B-tree index holds it: PostgreSQL then reads the index even where its statistics are older than
+ * the rows (right after a bulk load, before autovacuum analyzes), instead of scanning every row to find none; with
+ * CAP's default order on PostgreSQL, nulls first, it needs a sort and scans.
+ */
+export async function storedFrom(entity: typeof InferenceMetrics | typeof RoutingDecisions, column: string, t: Date) {
+  return !!await SELECT.one.from(entity).columns('ID').where({ [column]: { '>=': t.toISOString() } })
+    .orderBy({ ref: [column], sort: 'asc', nulls: 'last' } as never)
 }
