@@ -522,7 +522,7 @@ async function scale(ids: IDs, upTo: number) {
  * Window answer times as the traffic per hour grows: the same views and windows, whose edges fall
  * inside hours and minutes, over traffic of 2,000, 60,000 and 1,000,000 records an hour around their
  * edges (the last 110 minutes, and the start of the last 24 hours with its first hour), each rate in a
- * fresh SQLite file; ratios against the 2,000/h figures of the same run. `--windows` runs only this.
+ * fresh SQLite file, timed in turns; ratios against the 2,000/h figures of the same run. `--windows` runs only this.
  */
 async function windowTimes() {
   const minute = 60_000, hour = 3600_000, t0 = Date.now(), rates = [2_000, 60_000, quick ? 200_000 : 1_000_000]
@@ -541,10 +541,14 @@ async function windowTimes() {
     RoutingStats: `${A}/RoutingStats`,
     'HourlyStats of the last 2 hours': `${A}/HourlyStats?$filter=hour ge ${new Date(Math.floor(t0 / hour - 2) * hour).toISOString()}`,
   }
-  const times: Record<string, number>[] = []
-  for (const perHour of rates) {
-    const server = await launch(sqliteDb(path.join(dir, `windows-${perHour}.sqlite`)))
-    try {
+  // all rates' servers are filled first, then timed in turns (see ROUNDS): a machine whose speed drifts, or a write
+  // settling after its fill, weighs on all rates alike, which ratios of figures taken one server after the other did not
+  const servers: Server[] = []
+  let times: Record<string, number>[]
+  try {
+    for (const perHour of rates) {
+      const server = await launch(sqliteDb(path.join(dir, `windows-${perHour}.sqlite`)))
+      servers.push(server)
       const start = performance.now()
       let records = 0
       for (const [from, to] of spans) {
@@ -559,11 +563,15 @@ async function windowTimes() {
         records += 2 * Math.ceil(count / 2500) * 2500
       }
       console.log(`    ${fmt(perHour)} records an hour: ${fmt(records)} records ingested in ${((performance.now() - start) / 1000).toFixed(0)} s`)
-      const figures: Record<string, number> = {}
-      for (const [label, url] of Object.entries(views)) figures[label] = await timeGET(server, url, perHour > 100_000 ? 11 : 31)
-      times.push(figures)
-    } finally { await server.stop() }
-  }
+    }
+    const answers = servers.map(() => Object.fromEntries(Object.keys(views).map(label => [label, [] as number[]])))
+    for (const url of Object.values(views)) for (const server of servers) await answerTime(server, url) // untimed
+    for (let round = 0; round < ROUNDS; round++)
+      for (const [label, url] of Object.entries(views))
+        for (const [k, server] of servers.entries())
+          for (let i = 0; i < (rates[k] > 100_000 ? 3 : 8); i++) answers[k][label].push(await answerTime(server, url))
+    times = answers.map(figures => Object.fromEntries(Object.entries(figures).map(([label, t]) => [label, t.sort((a, b) => a - b)[t.length >> 1]])))
+  } finally { for (const server of servers) await server.stop() }
   console.log(`\nwindows, median answer time over HTTP at ${rates.map(fmt).join(' -> ')} records an hour (ratio to ${fmt(rates[0])}/h)`)
   for (const label of Object.keys(views)) {
     const [base, ...more] = times.map(t => t[label])

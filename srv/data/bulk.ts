@@ -1,4 +1,5 @@
 import cds from '@sap/cds'
+import { onSQLite, tableOf } from './plain-sql.ts'
 
 type Row = Record<string, unknown>
 /** What the rows of the write path hold: strings, numbers, booleans, nulls. */
@@ -7,10 +8,6 @@ type Value = string | number | boolean | null
 /** The stored columns of an entity: its elements except associations, whose foreign keys are elements of their own. */
 const columnsOf = (entity: cds.entity): string[] =>
   Object.values(entity.elements).filter(e => !(e instanceof cds.Association) && !e.virtual).map(e => e.name)
-/** The table of an entity, as CAP names it on SQLite. */
-const tableOf = (entity: cds.entity) => entity.name.replace(/\./g, '_')
-/** Whether the write path may speak plain SQL to SQLite, past CAP's query layer. */
-const onSQLite = () => (cds.db as { kind?: string }).kind === 'sqlite'
 
 /**
  * Writes all rows of a call in one go. Rows go to CAP as arrays over the entity's columns
@@ -38,17 +35,3 @@ function insertPrepared(entity: cds.entity, columns: string[], values: Value[][]
   for (const row of values) for (let i = 0; i < row.length; i++) if (typeof row[i] === 'boolean') row[i] = Number(row[i])
   return cds.run(`INSERT ${replace ? 'OR REPLACE ' : ''}INTO ${tableOf(entity)} (${columns}) VALUES (${columns.map(() => '?')})`, values as never)
 }
-
-/**
- * The rows of `entity` whose columns each hold one of the given values. On SQLite as plain SQL,
- * which returns the stored values as they are (rollup rows: numbers, ISO timestamps, JSON text)
- * without CAP's query analysis and JSON round trip.
- */
-export async function readWhereIn(entity: new () => object, where: Record<string, unknown[]>): Promise<Row[]> {
-  const target = entity as unknown as cds.entity
-  if (!onSQLite())
-    return await SELECT.from(target).where(Object.fromEntries(Object.entries(where).map(([column, values]) => [column, { in: values }]))) as Row[]
-  const conditions = Object.entries(where).map(([column, values]) => `${column} IN (${values.map(() => '?')})`)
-  return await cds.run(`SELECT * FROM ${tableOf(target)} WHERE ${conditions.join(' AND ')}`, Object.values(where).flat() as never) as Row[]
-}
-

@@ -3,7 +3,8 @@ import {
   Outcome, OutcomeGroups, KINDS, HOUR, bucketOf, outcomeKey, choiceKey,
   type DecisionQualityFacts, type MetricQualityFacts, type OutcomeGroupJSON, type ChoiceGroupJSON,
 } from '../domain/routing-quality.ts'
-import { writeAll, readWhereIn } from './bulk.ts'
+import { writeAll } from './bulk.ts'
+import { readWhereIn } from './plain-sql.ts'
 import { markQualityRollupsStart } from './quality-rollups-start.ts'
 
 /**

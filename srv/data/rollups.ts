@@ -4,7 +4,8 @@ import {
   type MetricFacts, type DecisionFacts, type MinuteGroupJSON, type SecondsPairJSON,
 } from '../domain/metric-totals.ts'
 import { markEdgeRollupsStart } from './edge-rollups-start.ts'
-import { writeAll, readWhereIn } from './bulk.ts'
+import { writeAll } from './bulk.ts'
+import { readWhereIn } from './plain-sql.ts'
 
 interface StrategyTotals { decisions: number; scoredDecisions: number; scoreSum: number; fallbacks: number }
 

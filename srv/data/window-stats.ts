@@ -4,6 +4,7 @@ import {
   type Grouping, type MetricFacts, type MinuteGroupJSON, type SecondsPairJSON,
 } from '../domain/metric-totals.ts'
 import { edgeRollupsStartTime } from './edge-rollups-start.ts'
+import { select, type Token, type Column } from './plain-sql.ts'
 
 export { GROUPINGS, type Grouping }
 
@@ -36,11 +37,12 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   const [hours, minutes, tenSeconds, raw] = plan(from.getTime(), end, { complements: !withActivity, edgesFrom: await edgeRollupsStartTime() })
 
   const groups = new Map<string, WindowGroup>()
+  const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
+  // called for every group of every edge row read: one string, no arrays
   const groupOf = (agent_ID: string, model_ID: string) => {
-    const key = grouping === 'model' ? [null, model_ID] : grouping === 'agent' ? [agent_ID, null] : grouping === 'pair' ? [agent_ID, model_ID] : [null, null]
-    const id = key.join('\u0000')
+    const agent = perAgent ? agent_ID : null, model = perModel ? model_ID : null, id = `${agent}\u0000${model}`
     let group = groups.get(id)
-    if (!group) groups.set(id, group = { agent_ID: key[0], model_ID: key[1], totals: new MetricTotals() })
+    if (!group) groups.set(id, group = { agent_ID: agent, model_ID: model, totals: new MetricTotals() })
     return group.totals
   }
   const stats: WindowStats = { groups: [], decisions: 0, activeAgents: new Set(), activeModels: new Set() }
@@ -49,14 +51,13 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   if (hours.length) {
     // the rows of the grouping's level: per pair, per model (all agents), per agent (all models) or everything;
     // with activity also the per-agent and per-model rows, for who was active, in the same statement
-    const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
-    const level = [{ ref: ['agent_ID'] }, perAgent ? '!=' : '=', { val: ALL }, 'and', { ref: ['model_ID'] }, perModel ? '!=' : '=', { val: ALL }]
-    const activity = [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }]
+    const level: Token[] = [{ ref: ['agent_ID'] }, perAgent ? '!=' : '=', { val: ALL }, 'and', { ref: ['model_ID'] }, perModel ? '!=' : '=', { val: ALL }]
+    const activity: Token[] = [{ ref: ['agent_ID'] }, '=', { val: ALL }, 'or', { ref: ['model_ID'] }, '=', { val: ALL }]
     // the rows read only for who was active come without their sketch: a few hundred of them, each a few kB of text
-    const sketch = withActivity ? { xpr: ['case', 'when', { xpr: level }, 'then', { ref: ['latencySketch'] }, 'end'], as: 'latencySketch' } : 'latencySketch'
-    const rollups = await SELECT.from(HourlyRollups).columns(...ROLLUP_COLUMNS, sketch as never).where([
+    const sketch: Column = withActivity ? { xpr: ['case', 'when', { xpr: level }, 'then', { ref: ['latencySketch'] }, 'end'], as: 'latencySketch' } : 'latencySketch'
+    const rollups = await select(HourlyRollups, [...ROLLUP_COLUMNS, sketch], [
       within('hour', hours), 'and', { xpr: withActivity ? [{ xpr: level }, 'or', { xpr: activity }] : level },
-    ] as never) as Record<string, unknown>[]
+    ])
     for (const row of rollups) {
       const [agent_ID, model_ID] = [row.agent_ID as string, row.model_ID as string]
       if (withActivity && agent_ID !== ALL && model_ID === ALL) stats.activeAgents.add(agent_ID)
@@ -72,12 +73,11 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     const periods = ([[EDGE_SECONDS[0], minutes, groupings], [EDGE_SECONDS[1], tenSeconds, ['pair']]] as const).filter(([, spans]) => spans.length)
     // one branch per span with all key columns: SQLite then searches the key for each, where ORed spans
     // inside one branch make it scan every stored row of the period and grouping
-    const branches = periods.flatMap(([seconds, spans, groupBy]) => spans.map(span => ({ xpr: [
+    const branches = periods.flatMap(([seconds, spans, groupBy]) => spans.map((span): Token => ({ xpr: [
       { ref: ['periodSeconds'] }, '=', { val: seconds }, 'and', { ref: ['groupBy'] }, 'in', { list: groupBy.map(val => ({ val })) }, 'and', within('startsAt', [span]),
     ] })))
-    const rows = await SELECT.from(EdgeRollups).columns('periodSeconds', 'groupBy', 'startsAt', 'groups').where([{
-      xpr: branches.flatMap((branch, i) => [...i ? ['or'] : [], branch]),
-    }] as never) as { periodSeconds: number; groupBy: Grouping; startsAt: string; groups: string }[]
+    const rows = await select(EdgeRollups, ['periodSeconds', 'groupBy', 'startsAt', 'groups'], branches.flatMap((branch, i) => [...i ? ['or'] : [], branch])) as
+      { periodSeconds: number; groupBy: Grouping; startsAt: string; groups: string }[]
     for (const row of rows) {
       if (row.periodSeconds !== EDGE_SECONDS[0]) {
         const sign = signAt(tenSeconds, row.startsAt)
@@ -98,16 +98,14 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     }
   }
   if (raw.length) {
-    const metrics = await SELECT.from(InferenceMetrics)
-      .columns('agent_ID', 'model_ID', 'latencyMs', 'success', 'inputTokens', 'outputTokens', 'cost', 'recordedAt')
-      .where([within('recordedAt', raw)] as never) as MetricFacts[]
+    const metrics = await select(InferenceMetrics, ['agent_ID', 'model_ID', 'latencyMs', 'success', 'inputTokens', 'outputTokens', 'cost', 'recordedAt'],
+      [within('recordedAt', raw)]) as unknown as MetricFacts[]
     for (const m of metrics) {
       active(m.agent_ID, m.model_ID)
       groupOf(m.agent_ID, m.model_ID).add({ ...m, cost: Number(m.cost ?? 0), latencyMs: Number(m.latencyMs) }, signAt(raw, m.recordedAt))
     }
     if (withActivity) {
-      const decisions = await SELECT.from(RoutingDecisions).columns('agent_ID', 'model_ID').where([within('decidedAt', raw)] as never) as
-        { agent_ID: string; model_ID: string }[]
+      const decisions = await select(RoutingDecisions, ['agent_ID', 'model_ID'], [within('decidedAt', raw)]) as { agent_ID: string; model_ID: string }[]
       for (const d of decisions) active(d.agent_ID, d.model_ID)
       stats.decisions += decisions.length
     }
@@ -159,7 +157,7 @@ const signAt = (spans: Span[], timestamp: string) => {
 }
 
 /** `column` lies in one of the spans. */
-const within = (column: string, spans: Span[]) => ({
+const within = (column: string, spans: Span[]): Token => ({
   xpr: spans.flatMap(({ start, end }, i) => [...i ? ['or'] : [],
     { xpr: [{ ref: [column] }, '>=', { val: new Date(start).toISOString() }, 'and', { ref: [column] }, '<', { val: new Date(end).toISOString() }] }]),
 })
