@@ -64,7 +64,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
       if (withActivity && model_ID !== ALL && agent_ID === ALL) stats.activeModels.add(model_ID)
       if ((agent_ID !== ALL) !== perAgent || (model_ID !== ALL) !== perModel) continue
       if (withActivity) stats.decisions += Number(row.decisions ?? 0)
-      if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).merge(MetricTotals.of(row), signAt(hours, row.hour as string))
+      if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).mergeRow(row, signAt(hours, row.hour as string))
     }
   }
   if (minutes.length || tenSeconds.length) {

@@ -30,15 +30,19 @@ export class LatencySketch {
 
   /** Reads the stored form, as text or already parsed (inside a larger JSON document). */
   static parse(json: string | SketchJSON | null | undefined): LatencySketch {
-    const sketch = new LatencySketch()
-    if (!json) return sketch
+    return new LatencySketch().mergeText(json)
+  }
+
+  /** As `merge`, with a sketch in its stored form, as text or already parsed; nothing for none. */
+  mergeText(json: string | SketchJSON | null | undefined, sign: 1 | -1 = 1): this {
+    if (!json) return this
     const stored = typeof json === 'string' ? JSON.parse(json) as SketchJSON | EarlierSketchJSON : json
-    if (!Array.isArray(stored)) { // written by an earlier version: still in databases made then
-      sketch.zeros = sketch.count = stored.z ?? 0
-      for (const index in stored.b) sketch.addToBucket(Number(index), stored.b[index])
-      return sketch
-    }
-    return sketch.mergeStored(stored)
+    if (Array.isArray(stored)) return this.mergeStored(stored, sign)
+    // written by an earlier version: still in databases made then
+    this.zeros += sign * (stored.z ?? 0)
+    this.count += sign * (stored.z ?? 0)
+    for (const index in stored.b) this.addToBucket(Number(index), sign * stored.b[index])
+    return this
   }
 
   /** As `merge`, with a sketch in its stored form, without reading it into a sketch of its own first. */

@@ -45,13 +45,17 @@ export class MetricTotals {
 
   /** Reads a rollup row; Integer64 and Decimal columns may come back as strings. */
   static of(row: Record<string, unknown>): MetricTotals {
-    const t = new MetricTotals()
-    t.requests = Number(row.requests ?? 0); t.successes = Number(row.successes ?? 0); t.failures = Number(row.failures ?? 0)
-    t.latencySumMs = Number(row.latencySumMs ?? 0)
-    t.inputTokens = Number(row.inputTokens ?? 0); t.outputTokens = Number(row.outputTokens ?? 0)
-    t.cost = Number(row.cost ?? 0)
-    t.sketch = LatencySketch.parse(row.latencySketch as string | null)
-    return t
+    return new MetricTotals().mergeRow(row)
+  }
+
+  /** As `merge`, with a rollup row, without reading it into totals of its own first. */
+  mergeRow(row: Record<string, unknown>, sign: 1 | -1 = 1): this {
+    this.requests += sign * Number(row.requests ?? 0); this.successes += sign * Number(row.successes ?? 0); this.failures += sign * Number(row.failures ?? 0)
+    this.latencySumMs += sign * Number(row.latencySumMs ?? 0)
+    this.inputTokens += sign * Number(row.inputTokens ?? 0); this.outputTokens += sign * Number(row.outputTokens ?? 0)
+    this.cost += sign * Number(row.cost ?? 0)
+    this.sketch.mergeText(row.latencySketch as string | null, sign)
+    return this
   }
 
   /** Adds a metric; with sign -1 takes away one added before. */
