@@ -1,13 +1,9 @@
 import cds from '@sap/cds'
-import { onSQLite, tableOf } from './plain-sql.ts'
+import { onSQLite, tableOf, columnsOf } from './plain-sql.ts'
 
 type Row = Record<string, unknown>
 /** What the rows of the write path hold: strings, numbers, booleans, nulls. */
 type Value = string | number | boolean | null
-
-/** The stored columns of an entity: its elements except associations, whose foreign keys are elements of their own. */
-const columnsOf = (entity: cds.entity): string[] =>
-  Object.values(entity.elements).filter(e => !(e instanceof cds.Association) && !e.virtual).map(e => e.name)
 
 /**
  * Writes all rows of a call in one go. Rows go to CAP as arrays over the entity's columns

@@ -1,11 +1,13 @@
 import cds from '@sap/cds'
 
 /**
- * Reads of the rollups and raw rows that both sides share, as plain SQL on SQLite. CAP's query layer
- * there wraps each row into JSON inside SQLite (large text columns escaped into it), parses that JSON
- * back and walks it once more for its metadata: for the rollups' sketch and group texts that is most
- * of a read. Plain SQL returns the stored values as they are (numbers, ISO timestamps, JSON text,
- * booleans as 1 and 0). Elsewhere the same query goes through CAP's query layer.
+ * Reads of the rollups and raw rows that both sides share, as plain SQL on SQLite and PostgreSQL.
+ * CAP's query layer infers and rewrites every query and wraps each row into JSON inside the
+ * database (large text columns escaped into it), parses that JSON back and walks it once more for
+ * its metadata: for the rollups' sketch and group texts that is most of a read. Plain SQL returns
+ * the stored values as they are (numbers, JSON text, booleans as 1 and 0 on SQLite; Decimal and
+ * Int64 as strings on PostgreSQL, as CAP returns them), timestamps as the ISO strings CAP returns.
+ * Elsewhere (SAP HANA) the same query goes through CAP's query layer.
  */
 
 type Row = Record<string, unknown>
@@ -15,19 +17,49 @@ export type Token = string | { ref: [string] } | { val: unknown } | { list: { va
 /** A column: a name, or an expression with its alias. */
 export type Column = string | { xpr: Token[]; as: string }
 
-/** Whether the data access may speak plain SQL to SQLite, past CAP's query layer. */
-export const onSQLite = () => (cds.db as { kind?: string }).kind === 'sqlite'
+const kind = () => (cds.db as { kind?: string }).kind
 
-/** The table of an entity, as CAP names it on SQLite. */
+/** Whether the data access may speak plain SQL to SQLite, past CAP's query layer. */
+export const onSQLite = () => kind() === 'sqlite'
+
+/**
+ * The table of an entity as CAP creates it on SQLite and PostgreSQL: unquoted, so PostgreSQL folds
+ * it, and every column name, to lower case, as it does in the statements here.
+ */
 export const tableOf = (entity: cds.entity) => entity.name.replace(/\./g, '_')
 
-/** The rows of `entity` where `where` holds, with the given columns. */
-export async function select(entity: new () => object, columns: Column[], where: Token[]): Promise<Row[]> {
-  const target = entity as unknown as cds.entity
-  if (!onSQLite()) return await SELECT.from(target).columns(...columns as never[]).where(where as never) as Row[]
+/** The stored columns of an entity: its elements except associations, whose foreign keys are elements of their own. */
+export const columnsOf = (entity: cds.entity): string[] =>
+  Object.values(entity.elements).filter(e => !(e instanceof cds.Association) && !e.virtual).map(e => e.name)
+
+/**
+ * The rows of `entity` where `where` holds, with the given columns ('*': all stored ones); with `first`,
+ * only the first `first.rows` in ascending order of `first.by`, nulls last (as its index holds them).
+ */
+export async function select(entity: new () => object, columns: Column[], where: Token[], first?: { by: string; rows: number }): Promise<Row[]> {
+  const target = entity as unknown as cds.entity, postgres = kind() === 'postgres'
+  if (!postgres && !onSQLite()) {
+    const query = SELECT.from(target).columns(...columns as never[]).where(where as never)
+    if (first) query.orderBy({ ref: [first.by], sort: 'asc', nulls: 'last' } as never).limit(first.rows)
+    return await query as Row[]
+  }
   const params: unknown[] = []
-  const list = columns.map(c => typeof c === 'string' ? c : `(${sql(c.xpr, params)}) AS ${c.as}`)
-  const text = `SELECT ${list.join(',')} FROM ${tableOf(target)} WHERE ${sql(where, params)}`
+  // PostgreSQL numbers its parameters, and answers with lower-case keys unless a column is given its name quoted
+  const param = postgres ? () => `$${params.length}` : () => '?'
+  const named = (name: string) => {
+    if (!postgres) return name
+    const timestamp = target.elements[name]?.type === 'cds.Timestamp'
+    return `${timestamp ? `to_char(${name}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : name} AS "${name}"`
+  }
+  const sql = (tokens: Token[]): string => tokens.map(t =>
+    typeof t === 'string' ? t
+      : 'ref' in t ? t.ref[0]
+        : 'val' in t ? (params.push(t.val), param())
+          : 'list' in t ? `(${t.list.map(v => (params.push(v.val), param())).join(',')})`
+            : `(${sql(t.xpr)})`).join(' ')
+  const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
+    : typeof c === 'string' ? [named(c)] : [`(${sql(c.xpr)}) AS "${c.as}"`])
+  const text = `SELECT ${list.join(',')} FROM ${tableOf(target)} WHERE ${sql(where)}${first ? ` ORDER BY ${first.by} ASC NULLS LAST LIMIT ${Number(first.rows)}` : ''}`
   return await cds.run(text, params as never) as Row[]
 }
 
@@ -36,11 +68,3 @@ export function readWhereIn(entity: new () => object, where: Record<string, unkn
   return select(entity, ['*'], Object.entries(where).flatMap(([column, values], i): Token[] =>
     [...i ? ['and'] : [], { ref: [column] }, 'in', { list: values.map(val => ({ val })) }]))
 }
-
-/** SQL of a token list; values become parameters. */
-const sql = (tokens: Token[], params: unknown[]): string => tokens.map(t =>
-  typeof t === 'string' ? t
-    : 'ref' in t ? t.ref[0]
-      : 'val' in t ? (params.push(t.val), '?')
-        : 'list' in t ? `(${t.list.map(v => (params.push(v.val), '?')).join(',')})`
-          : `(${sql(t.xpr, params)})`).join(' ')

@@ -36,13 +36,15 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   // who was active cannot be taken out of a whole period again
   const [hours, minutes, tenSeconds, raw] = plan(from.getTime(), end, { complements: !withActivity, edgesFrom: await edgeRollupsStartTime() })
 
-  const groups = new Map<string, WindowGroup>()
+  const groups = new Map<string | null, Map<string | null, WindowGroup>>()
   const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
-  // called for every group of every edge row read: one string, no arrays
+  // called for every group of every edge row read: by agent, then by model, without building a key
   const groupOf = (agent_ID: string, model_ID: string) => {
-    const agent = perAgent ? agent_ID : null, model = perModel ? model_ID : null, id = `${agent}\u0000${model}`
-    let group = groups.get(id)
-    if (!group) groups.set(id, group = { agent_ID: agent, model_ID: model, totals: new MetricTotals() })
+    const agent = perAgent ? agent_ID : null, model = perModel ? model_ID : null
+    let ofAgent = groups.get(agent)
+    if (!ofAgent) groups.set(agent, ofAgent = new Map())
+    let group = ofAgent.get(model)
+    if (!group) ofAgent.set(model, group = { agent_ID: agent, model_ID: model, totals: new MetricTotals() })
     return group.totals
   }
   const stats: WindowStats = { groups: [], decisions: 0, activeAgents: new Set(), activeModels: new Set() }
@@ -111,7 +113,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     }
   }
   // a group seen only in what was taken out again is not in the window
-  stats.groups = [...groups.values()].filter(group => group.totals.requests > 0)
+  stats.groups = [...groups.values()].flatMap(ofAgent => [...ofAgent.values()]).filter(group => group.totals.requests > 0)
   return stats
 }
 
@@ -173,6 +175,5 @@ async function nothingRecordedFrom(to: Date) {
  * CAP's default order on PostgreSQL, nulls first, it needs a sort and scans.
  */
 export async function storedFrom(entity: typeof InferenceMetrics | typeof RoutingDecisions, column: string, t: Date) {
-  return !!await SELECT.one.from(entity).columns('ID').where({ [column]: { '>=': t.toISOString() } })
-    .orderBy({ ref: [column], sort: 'asc', nulls: 'last' } as never)
+  return (await select(entity, ['ID'], [{ ref: [column] }, '>=', { val: t.toISOString() }], { by: column, rows: 1 })).length > 0
 }
