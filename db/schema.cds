@@ -131,9 +131,9 @@ entity HourlyRollups : MetricTotals {
 }
 
 /**
- * The minutes and the 10 seconds at the edges of windows (srv/data/window-stats.ts), one row per period
- * and grouping with all its groups as JSON: of a minute per pair, model, agent or everything the
- * decisions and MetricTotals with the sketch (groupBy pair, model, agent, none), of 10 seconds per pair
+ * The 10 minutes, minutes and 10 seconds at the edges of windows (srv/data/window-stats.ts), one row per
+ * period and grouping with all its groups as JSON: of 10 minutes and of a minute per pair, model, agent or
+ * everything the decisions and MetricTotals with the sketch (groupBy pair, model, agent, none), of 10 seconds per pair
  * the decisions, counts and sums and the latencies themselves (groupBy pair). A call writes a few
  * rows, whatever the number of pairs, and a window reads a few rows per edge.
  */

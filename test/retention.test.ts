@@ -8,17 +8,18 @@ describe('retention: AdminService.purge', () => {
   const { decisions, metrics } = batch(source, 2500)
   const rows = async (path: string) => (await GET(`/odata/v4/analytics/${path}`, analyst)).data.value
   const cutoff = '2026-10-01T06:00:00.000Z'
-  // as in a database that held records before the edge rollups: they hold only those from 04:00 on
-  const edgesFrom = '2026-10-01T04:00:00.000Z'
+  // as in a database that held records before the edge rollups: they hold only those from 04:00 on, their 10 minutes
+  // (a later level) only those from 05:00 on
+  const edgesFrom = '2026-10-01T04:00:00.000Z', tenMinutesFrom = '2026-10-01T05:00:00.000Z'
   const edgeRows = async (from: string, to: string) => (await SELECT.from('router.EdgeRollups').where`startsAt >= ${from} and startsAt < ${to}`).length
 
   const cost = new Map<string, number>()
   const costOf = (ms: Metric[]) => ms.reduce((a, m) => a + cost.get(m.ID)!, 0)
 
   beforeAll(async () => {
-    await INSERT.into('router.EdgeRollupsStart').entries({ ID: 'edges', hour: edgesFrom })
+    await INSERT.into('router.EdgeRollupsStart').entries([{ ID: 'edges', hour: edgesFrom }, { ID: 'tenMinutes', hour: tenMinutesFrom }])
     expect((await POST('/odata/v4/router/ingest', { decisions, metrics }, router)).status).toBe(200)
-    await DELETE.from('router.EdgeRollups').where`startsAt < ${edgesFrom}`
+    await DELETE.from('router.EdgeRollups').where`startsAt < ${edgesFrom} or (periodSeconds = 600 and startsAt < ${tenMinutesFrom})`
     const prices = (await GET('/odata/v4/router/Models?$select=ID,inputPricePer1M,outputPricePer1M', router)).data.value
     const price = new Map<string, { inputPricePer1M: string; outputPricePer1M: string }>(prices.map((p: { ID: string }) => [p.ID, p]))
     for (const m of metrics) {
@@ -38,10 +39,11 @@ describe('retention: AdminService.purge', () => {
     expect((await POST('/odata/v4/admin/purge', {}, admin)).status).toBe(400)
   })
 
-  test('windows across the start of the edge rollups: before it from hourly rollups and raw rows', async () => {
+  test('windows across the starts of the edge rollups: before them from hourly rollups and raw rows, before the 10 minutes from minutes', async () => {
     await expectWindows([
       ['2026-10-01T02:17:31.500Z', '2026-10-01T05:42:10.250Z'],
       ['2026-10-01T03:05:00.000Z', '2026-10-01T04:20:00.000Z'],
+      ['2026-10-01T04:12:30.000Z', '2026-10-01T05:47:10.500Z'],
       ['2026-10-01T00:40:12.125Z', '2026-10-01T11:19:59.999Z'],
     ], metrics)
   })

@@ -49,7 +49,7 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
   const hours = new Map<string, { key: string[]; delta: PeriodRow }>(), edges = new Grouped<(MinuteGroupJSON | SecondsPairJSON)[]>(() => [])
   for (const row of periods) {
     const { seconds, start, agent_ID, model_ID, decisions, totals } = row
-    if (seconds === MINUTE_SECONDS) edges.at(String(seconds), groupingOf(agent_ID, model_ID), String(start)).push([agent_ID, model_ID, decisions, totals.toJSON()])
+    if (seconds < HOUR_SECONDS) edges.at(String(seconds), groupingOf(agent_ID, model_ID), String(start)).push([agent_ID, model_ID, decisions, totals.toJSON()])
     else {
       const key = [String(start), agent_ID, model_ID]
       hours.set(key.join('\u0000'), { key, delta: row })
@@ -66,10 +66,10 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
   await applyAllTime(allTime, 1)
 }
 
-const [MINUTE_SECONDS, TEN_SECONDS] = EDGE_SECONDS
+const HOUR_SECONDS = HOUR / 1000, TEN_SECONDS = EDGE_SECONDS.at(-1)!
 
-/** The periods whose totals every record counts in, in seconds: its UTC hour (HourlyRollups) and minute (EdgeRollups). */
-const PERIODS = [HOUR / 1000, MINUTE_SECONDS]
+/** The periods whose totals every record counts in, in seconds: its UTC hour (HourlyRollups), 10 minutes and minute (EdgeRollups). */
+const PERIODS = [HOUR_SECONDS, ...EDGE_SECONDS.slice(0, -1)]
 
 /** What a call adds to the row of a period and group; `lastAt` is the latest metric in it. */
 interface PeriodRow {
@@ -79,7 +79,7 @@ interface PeriodRow {
   wider?: PeriodRow[]
 }
 
-/** The rows of the hours and minutes a call touches. */
+/** The rows of the hours, 10 minutes and minutes a call touches. */
 class PeriodRows {
   /** Per period as in PERIODS: the rows by start, then by agent and model. */
   private readonly starts = PERIODS.map(() => new Map<number, Map<string, PeriodRow>>())

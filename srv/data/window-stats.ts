@@ -3,7 +3,7 @@ import {
   MetricTotals, ALL, HOUR, EDGE_SECONDS, GROUPINGS,
   type Grouping, type MetricFacts, type MinuteGroupJSON, type SecondsPairJSON,
 } from '../domain/metric-totals.ts'
-import { edgeRollupsStartTime } from './edge-rollups-start.ts'
+import { edgeRollupsStartTimes } from './edge-rollups-start.ts'
 import { select, type Token, type Column } from './plain-sql.ts'
 
 export { GROUPINGS, type Grouping }
@@ -20,7 +20,7 @@ export interface WindowStats {
 /** `[start, end)` in epoch milliseconds, counted with `sign`: -1 takes what lies in it out of a whole period read at a longer level. */
 export interface Span { start: number; end: number; sign: number }
 
-/** The lengths of the rolled-up periods in ms, longest first: hours (HourlyRollups), minutes and 10 seconds (EdgeRollups). */
+/** The lengths of the rolled-up periods in ms, longest first: hours (HourlyRollups), 10 minutes, minutes and 10 seconds (EdgeRollups). */
 const PERIODS = [HOUR, ...EDGE_SECONDS.map(seconds => seconds * 1000)]
 
 /**
@@ -34,7 +34,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
   const hourAfter = Math.ceil(to.getTime() / HOUR) * HOUR
   const end = hourAfter > to.getTime() && await nothingRecordedFrom(to) ? hourAfter : to.getTime()
   // who was active cannot be taken out of a whole period again
-  const [hours, minutes, tenSeconds, raw] = plan(from.getTime(), end, { complements: !withActivity, edgesFrom: await edgeRollupsStartTime() })
+  const [hours, tenMinutes, minutes, tenSeconds, raw] = plan(from.getTime(), end, { complements: !withActivity, edgesFrom: await edgeRollupsStartTimes() })
 
   const groups = new Map<string | null, Map<string | null, WindowGroup>>()
   const perAgent = grouping === 'agent' || grouping === 'pair', perModel = grouping === 'model' || grouping === 'pair'
@@ -69,10 +69,11 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
       if (Number(row.requests) > 0) groupOf(agent_ID, model_ID).mergeRow(row, signAt(hours, row.hour as string))
     }
   }
-  if (minutes.length || tenSeconds.length) {
-    // the minutes of the grouping (and of models and agents, for who was active); 10 seconds are per pair
+  if (tenMinutes.length || minutes.length || tenSeconds.length) {
+    // the 10 minutes and minutes of the grouping (and of models and agents, for who was active); 10 seconds are per pair
     const groupings = withActivity ? [...new Set([grouping, 'model', 'agent'])] : [grouping]
-    const periods = ([[EDGE_SECONDS[0], minutes, groupings], [EDGE_SECONDS[1], tenSeconds, ['pair']]] as const).filter(([, spans]) => spans.length)
+    const [TEN_MINUTES, MINUTE, TEN_SECONDS] = EDGE_SECONDS
+    const periods = ([[TEN_MINUTES, tenMinutes, groupings], [MINUTE, minutes, groupings], [TEN_SECONDS, tenSeconds, ['pair']]] as const).filter(([, spans]) => spans.length)
     // one branch per span with all key columns: SQLite then searches the key for each, where ORed spans
     // inside one branch make it scan every stored row of the period and grouping
     const branches = periods.flatMap(([seconds, spans, groupBy]) => spans.map((span): Token => ({ xpr: [
@@ -81,7 +82,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
     const rows = await select(EdgeRollups, ['periodSeconds', 'groupBy', 'startsAt', 'groups'], branches.flatMap((branch, i) => [...i ? ['or'] : [], branch])) as
       { periodSeconds: number; groupBy: Grouping; startsAt: string; groups: string }[]
     for (const row of rows) {
-      if (row.periodSeconds !== EDGE_SECONDS[0]) {
+      if (row.periodSeconds === TEN_SECONDS) {
         const sign = signAt(tenSeconds, row.startsAt)
         for (const pair of JSON.parse(row.groups) as SecondsPairJSON[]) {
           if (withActivity) { active(pair[0], pair[1]); stats.decisions += pair[2] }
@@ -89,7 +90,7 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
         }
         continue
       }
-      const sign = signAt(minutes, row.startsAt)
+      const sign = signAt(row.periodSeconds === TEN_MINUTES ? tenMinutes : minutes, row.startsAt)
       for (const [agent_ID, model_ID, decisions, totals] of JSON.parse(row.groups) as MinuteGroupJSON[]) {
         if (withActivity && row.groupBy === 'model') stats.activeModels.add(model_ID)
         if (withActivity && row.groupBy === 'agent') stats.activeAgents.add(agent_ID)
@@ -121,13 +122,15 @@ export async function windowStats(from: Date, to: Date, grouping: Grouping, { wi
  * How to read `[start, end)`: per level of PERIODS, and last of the raw rows, the spans to read there.
  * Whole periods come from their level; a partial one from the shorter levels, or, where it covers
  * more than half of its period and `complements` may be taken out, as the whole period less the
- * rest: an edge so reads at most half a period's worth of each shorter level. Before `edgesFrom`
- * (a whole hour), partial hours come from the raw rows.
+ * rest: an edge so reads at most half a period's worth of each shorter level. `edgesFrom` gives for
+ * each level below the hour the whole hour from which on it holds every record; before it a partial
+ * period comes from the next shorter level that does, or from the raw rows.
  */
-export function plan(start: number, end: number, { complements = true, edgesFrom = 0 } = {}): Span[][] {
+export function plan(start: number, end: number, { complements = true, edgesFrom = [] as number[] } = {}): Span[][] {
   const levels: Span[][] = [...PERIODS.map(() => []), []], raw = levels[PERIODS.length]
   const cover = (start: number, end: number, sign: number, level: number): void => {
-    const ms = level && start < edgesFrom ? undefined : PERIODS[level]
+    while (level && level < PERIODS.length && start < (edgesFrom[level - 1] ?? 0)) level++
+    const ms = PERIODS[level]
     if (!ms) { raw.push({ start, end, sign }); return }
     const partial = (start: number, end: number) => {
       if (start >= end) return
@@ -143,9 +146,9 @@ export function plan(start: number, end: number, { complements = true, edgesFrom
     partial(start, first)
     partial(last, end)
   }
-  const split = Math.min(Math.max(start, edgesFrom), end)
-  if (start < split) cover(start, split, 1, 0)
-  if (split < end) cover(split, end, 1, 0)
+  // cut where levels start, so that no part reaches across the start of one
+  const cuts = [...new Set(edgesFrom)].filter(t => start < t && t < end).sort((a, b) => a - b)
+  cuts.concat(end).reduce((from, to) => (cover(from, to, 1, 0), to), start)
   return levels
 }
 
