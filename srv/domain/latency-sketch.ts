@@ -14,6 +14,18 @@ const LOG_GAMMA = Math.log(GAMMA)
  * and the distances keep the text short.
  */
 type SketchJSON = number[]
+
+/**
+ * The compact form, for the sketches inside the edge rollups' JSON, which windows parse by the
+ * hundred: the stored form's integers, each zigzag-coded (0, -1, 1, -2… as 0, 1, 2, 3…) and written
+ * as digits of 5 bits, lowest first, a digit with more to follow offset by 32, in 64 characters that
+ * JSON needs no escapes for. Bucket distances and counts are mostly below 16, so most take one
+ * character where JSON takes two or more, and reading them is a loop over characters, not JSON's
+ * parse of numbers into an array.
+ */
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const DIGIT_VALUES = new Uint8Array(128)
+for (let i = 0; i < DIGITS.length; i++) DIGIT_VALUES[DIGITS.charCodeAt(i)] = i
 /** The form of earlier versions: `z` counts zero latencies, `b` maps bucket index to count (any order). */
 interface EarlierSketchJSON { z?: number; b: Record<string, number> }
 
@@ -45,11 +57,29 @@ export class LatencySketch {
     return this
   }
 
-  /** As `merge`, with a sketch in its stored form, without reading it into a sketch of its own first. */
-  mergeStored(stored: SketchJSON, sign: 1 | -1 = 1): this {
+  /** As `merge`, with a sketch in its stored or compact form, without reading it into a sketch of its own first. */
+  mergeStored(stored: SketchJSON | string, sign: 1 | -1 = 1): this {
+    if (typeof stored === 'string') return this.mergeCompact(stored, sign)
     this.zeros += sign * stored[0]
     this.count += sign * stored[0]
     for (let i = 1, index = 0; i < stored.length; i += 2) this.addToBucket(index += stored[i], sign * stored[i + 1])
+    return this
+  }
+
+  private mergeCompact(text: string, sign: 1 | -1) {
+    // the integers in turn: zeros, then the distance to each occupied bucket and its count
+    let value = 0, scale = 1, position = 0, index = 0
+    for (let i = 0; i < text.length; i++) {
+      const digit = DIGIT_VALUES[text.charCodeAt(i)]
+      value += (digit & 31) * scale
+      if (digit & 32) { scale *= 32; continue }
+      const n = value % 2 ? -(value + 1) / 2 : value / 2
+      if (!position) { this.zeros += sign * n; this.count += sign * n }
+      else if (position % 2) index += n
+      else this.addToBucket(index, sign * n)
+      position++
+      value = 0; scale = 1
+    }
     return this
   }
 
@@ -106,6 +136,20 @@ export class LatencySketch {
       previous = this.offset + i
     })
     return stored
+  }
+
+  /** The compact form (see DIGITS). */
+  toCompact(): string {
+    let text = ''
+    for (const n of this.toJSON()) {
+      let value = n < 0 ? -2 * n - 1 : 2 * n
+      do {
+        const low = value % 32
+        value = Math.floor(value / 32)
+        text += DIGITS[value ? low + 32 : low]
+      } while (value)
+    }
+    return text
   }
 
   stringify(): string {

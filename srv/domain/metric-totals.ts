@@ -81,10 +81,10 @@ export class MetricTotals {
     return this
   }
 
-  /** The form of totals in EdgeRollups' groups: the counts and sums, then the sketch. */
+  /** The form of totals in EdgeRollups' groups: the counts and sums, then the sketch in its compact form. */
   toJSON(): TotalsJSON {
     const { requests, successes, failures, latencySumMs, inputTokens, outputTokens } = this
-    return [requests, successes, failures, latencySumMs, inputTokens, outputTokens, roundUSD(this.cost), this.sketch.toJSON()]
+    return [requests, successes, failures, latencySumMs, inputTokens, outputTokens, roundUSD(this.cost), this.sketch.toCompact()]
   }
 
   /** As `merge`, with a pair of 10 seconds in its EdgeRollups form. */
@@ -123,7 +123,8 @@ export class MetricTotals {
   }
 }
 
-export type TotalsJSON = [number, number, number, number, number, number, number, number[]]
+/** The sketch is in its compact form; rows written by earlier versions hold it as an array of integers. */
+export type TotalsJSON = [number, number, number, number, number, number, number, string | number[]]
 
 /** A group of a 10 minutes' or a minute's EdgeRollups row: agent and model ('*' where the grouping leaves one out), decisions, totals. */
 export type MinuteGroupJSON = [string, string, number, TotalsJSON]

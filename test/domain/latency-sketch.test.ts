@@ -28,6 +28,17 @@ describe('LatencySketch', () => {
     expect(merged.toJSON()).toEqual(all.toJSON())
   })
 
+  test('the compact form of the edge rollups holds the same sketch: sub-millisecond buckets, zeros, large counts', () => {
+    const rnd = random(7), sketch = new LatencySketch().add(0, 2).add(0.004).add(0.5, 40).add(120_000, 5_000_000)
+    for (let i = 0; i < 3000; i++) sketch.add(rnd() * 5000)
+    const compact = sketch.toCompact()
+    expect(compact).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(compact.length).toBeLessThan(JSON.stringify(sketch.toJSON()).length)
+    expect(new LatencySketch().mergeStored(compact).toJSON()).toEqual(sketch.toJSON())
+    // taken out again, as windows take the rest of a period out of the whole
+    expect(new LatencySketch().merge(sketch).mergeStored(compact, -1).quantile(0.5)).toBeNull()
+  })
+
   test('sketches stored by earlier versions still read', () => {
     const earlier = LatencySketch.parse('{"z":1,"b":{"700":2,"5":1}}')
     expect(earlier.count).toBe(4)

@@ -29,6 +29,10 @@ describe('MetricTotals', () => {
     for (const m of metrics) all.add(m)
     expect(MetricTotals.of(a.toRow()).merge(b).toRow()).toEqual(all.toRow())
     expect(new MetricTotals().mergeJSON(all.toJSON()).merge(b, -1).toRow()).toEqual(a.toRow())
+    // edge rollups written by earlier versions hold the sketch as an array of integers
+    const earlier = all.toJSON()
+    earlier[7] = all.sketch.toJSON()
+    expect(new MetricTotals().mergeJSON(earlier).toRow()).toEqual(all.toRow())
     expect(all.merge(a, -1).merge(b, -1).requests).toBe(0)
   })
 
