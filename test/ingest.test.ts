@@ -59,10 +59,32 @@ describe('ingest', () => {
     ['a repeated candidate rank', { decisions: [decision({ candidates: [{ model_ID: 'gpt-4o', rank: 1 }, { model_ID: 'o3-mini', rank: 1 }] })] }, 'decisions[0]/candidates[1]/rank'],
     ['an unknown property', { metrics: [metric({ colour: 'blue' })] }, 'metrics[0]'],
     ['a timestamp that is none', { metrics: [metric({ recordedAt: 'yesterday' })] }, 'metrics[0]/recordedAt'],
+    ['an hour that does not exist', { decisions: [decision({ decidedAt: '2026-11-02T25:00:00Z' })] }, 'decisions[0]/decidedAt'],
+    ['a null record', { decisions: [decision()], metrics: [null] }, 'metrics[0]'],
+    ['a null candidate', { decisions: [decision({ candidates: [{ model_ID: 'gpt-4o', rank: 1 }, null] })] }, 'decisions[0]/candidates[1]'],
+    ['a score out of range, in a candidate', { decisions: [decision({ candidates: [{ model_ID: 'gpt-4o', rank: 1, score: 1.5 }] })] }, 'decisions[0]/candidates[0]/score'],
+    ['a missing mandatory element of a candidate', { decisions: [decision({ candidates: [{ rank: 1 }] })] }, 'decisions[0]/candidates[0]/model_ID'],
+    ['a string too long', { metrics: [metric({ errorCode: 'e'.repeat(101) })] }, 'metrics[0]/errorCode'],
   ])('rejects %s with 400 and its target', async (_, body, target) => {
     const { status, data } = await ingest(body)
     expect(status).toBe(400)
     expect((data.error.details ?? [data.error]).map((e: { target: string }) => e.target)).toContain(target)
+  })
+
+  test("reports CAP's checks of each element with CAP's codes and the model's messages, and drops instance annotations", async () => {
+    const { status, data } = await ingest({
+      decisions: [decision({ score: 1.5 }), decision({ strategy: 'coin-flip' }), decision({ model_ID: '*' }), decision({ agent_ID: undefined })],
+      metrics: [metric({ outputTokens: -1 }), metric({ '@odata.type': '#RouterService.InferenceMetricInput' })],
+    })
+    expect(status).toBe(400)
+    expect(data.error.details.map(({ code, target, message }: Record<string, string>) => [code, target, message])).toEqual([
+      ['ASSERT_RANGE', 'decisions[0]/score', 'A score lies between 0 and 1'],
+      ['ASSERT_ENUM', 'decisions[1]/strategy', expect.stringMatching(/greedy, optimal, balanced, fallback, manual/)],
+      ['ASSERT_FORMAT', 'decisions[2]/model_ID', 'A model ID cannot be "*"'],
+      ['ASSERT_MANDATORY', 'decisions[3]/agent_ID', expect.any(String)],
+      ['ASSERT_RANGE', 'metrics[0]/outputTokens', 'A token count cannot be negative'],
+    ])
+    expect((await ingest({ metrics: [metric({ '@odata.type': '#RouterService.InferenceMetricInput' })] })).data.metrics.accepted).toBe(1)
   })
 
   test('8 concurrent clients with overlapping IDs leave exactly one copy of each', async () => {

@@ -55,7 +55,9 @@ export async function select(entity: new () => object, columns: Column[], where:
     typeof t === 'string' ? t
       : 'ref' in t ? t.ref[0]
         : 'val' in t ? (params.push(t.val), param())
-          : 'list' in t ? `(${t.list.map(v => (params.push(v.val), param())).join(',')})`
+          // on SQLite one JSON parameter: the same text for any number of values, prepared quickly
+          : 'list' in t ? postgres ? `(${t.list.map(v => (params.push(v.val), param())).join(',')})`
+            : (params.push(JSON.stringify(t.list.map(v => v.val))), '(SELECT value FROM json_each(?))')
             : `(${sql(t.xpr)})`).join(' ')
   const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
     : typeof c === 'string' ? [named(c)] : [`(${sql(c.xpr)}) AS "${c.as}"`])
@@ -63,8 +65,8 @@ export async function select(entity: new () => object, columns: Column[], where:
   return await cds.run(text, params as never) as Row[]
 }
 
-/** The rows of `entity` whose columns each hold one of the given values. */
-export function readWhereIn(entity: new () => object, where: Record<string, unknown[]>): Promise<Row[]> {
-  return select(entity, ['*'], Object.entries(where).flatMap(([column, values], i): Token[] =>
+/** The rows of `entity` whose columns each hold one of the given values, with the given columns (all stored ones by default). */
+export function readWhereIn(entity: new () => object, where: Record<string, unknown[]>, columns: Column[] = ['*']): Promise<Row[]> {
+  return select(entity, columns, Object.entries(where).flatMap(([column, values], i): Token[] =>
     [...i ? ['and'] : [], { ref: [column] }, 'in', { list: values.map(val => ({ val })) }]))
 }

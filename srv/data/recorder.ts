@@ -1,6 +1,7 @@
 import { Agents, Models, RoutingDecisions, DecisionCandidates, InferenceMetrics } from '#cds-models/router'
 import type { RoutingDecisionInput, InferenceMetricInput, IngestResult } from '#cds-models/RouterService'
 import { writeAll } from './bulk.ts'
+import { readWhereIn } from './plain-sql.ts'
 import type { DecisionFacts, MetricFacts } from '../domain/metric-totals.ts'
 import { costOf } from '../domain/pricing.ts'
 import { addToRollups } from './rollups.ts'
@@ -66,7 +67,7 @@ export function repeatedRanks(candidates: { rank?: number | null }[] = []): numb
 async function notYetStored<T extends { ID?: string | null }>(entity: typeof RoutingDecisions | typeof InferenceMetrics, records: T[]) {
   if (!records.length) return []
   const ids = records.map(r => r.ID!)
-  const stored = await SELECT.from(entity).columns('ID').where({ ID: { in: ids } }) as { ID: string }[]
+  const stored = await readWhereIn(entity, { ID: ids }, ['ID']) as { ID: string }[]
   const seen = new Set(stored.map(r => r.ID))
   return records.filter(r => !seen.has(r.ID!) && !!seen.add(r.ID!))
 }
@@ -80,7 +81,7 @@ type Known = Map<string, Record<string, unknown>>
 async function registerUnknown(entity: typeof Agents | typeof Models, ids: string[], columns: string[] = []): Promise<Known> {
   const wanted = [...new Set(ids)]
   if (!wanted.length) return new Map()
-  const rows = await SELECT.from(entity).columns('ID', ...columns).where({ ID: { in: wanted } }) as { ID: string }[]
+  const rows = await readWhereIn(entity, { ID: wanted }, ['ID', ...columns]) as { ID: string }[]
   const known: Known = new Map(rows.map(r => [r.ID, r]))
   // entries, not rows: CAP fills in the managed fields and the list prices' defaults
   const unknown = wanted.filter(ID => !known.has(ID))
@@ -96,5 +97,11 @@ function pricing(models: Known) {
   }
 }
 
-/** Normalizes to the UTC ISO form CAP stores, so rollup hours and window edges compare as strings. */
-const timestamp = (value: string | null | undefined, now: string) => value ? new Date(value).toISOString() : now
+/**
+ * Normalizes to the UTC ISO form CAP stores, so rollup hours and window edges compare as strings.
+ * A router sends that form already: taken as it is when it surely names a real instant (days past
+ * the 28th may not exist in their month, which Date would roll over), which costs a tenth of a Date's round trip.
+ */
+const timestamp = (value: string | null | undefined, now: string) =>
+  !value ? now : STORED_FORM.test(value) ? value : new Date(value).toISOString()
+const STORED_FORM = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/

@@ -29,19 +29,21 @@ export async function addToRollups(decisions: DecisionFacts[], metrics: MetricFa
   await markEdgeRollupsStart()
   const periods = new PeriodRows(), seconds = new TenSeconds(), allTime = new AllTimeDeltas(), { strategies } = allTime
   for (const d of decisions) {
-    for (const row of periods.of(d.decidedAt, d.agent_ID, d.model_ID)) row.decisions++
-    seconds.of(d.decidedAt, d.agent_ID, d.model_ID)[2]++
+    const t = Date.parse(d.decidedAt)
+    for (const row of periods.of(t, d.agent_ID, d.model_ID)) row.decisions++
+    seconds.of(t, d.agent_ID, d.model_ID)[2]++
     const s = strategies.at(d.strategy, d.model_ID)
     s.decisions++
     if (d.score != null) { s.scoredDecisions++; s.scoreSum += d.score }
     if (d.fallback) s.fallbacks++
   }
   for (const m of metrics) {
-    for (const row of periods.of(m.recordedAt, m.agent_ID, m.model_ID)) {
+    const t = Date.parse(m.recordedAt)
+    for (const row of periods.of(t, m.agent_ID, m.model_ID)) {
       row.totals.add(m)
       if (m.recordedAt > row.lastAt) row.lastAt = m.recordedAt
     }
-    const pair = seconds.of(m.recordedAt, m.agent_ID, m.model_ID)
+    const pair = seconds.of(t, m.agent_ID, m.model_ID)
     pair[m.success ? 3 : 4]++
     pair[5] += m.inputTokens; pair[6] += m.outputTokens; pair[7] = roundUSD(pair[7] + m.cost)
     pair[8].push(m.latencyMs)
@@ -83,11 +85,16 @@ interface PeriodRow {
 class PeriodRows {
   /** Per period as in PERIODS: the rows by start, then by agent and model. */
   private readonly starts = PERIODS.map(() => new Map<number, Map<string, PeriodRow>>())
+  /** The rows of each pair in each minute: all of a minute's records count in the same twelve. */
+  private readonly ofMinute = new Map<number, Map<string, PeriodRow[]>>()
 
-  /** The rows a record counts in: in each of its periods its pair's, its model's, its agent's and the everything row. */
-  of(timestamp: string, agent_ID: string, model_ID: string): PeriodRow[] {
-    const t = Date.parse(timestamp), pair = `${agent_ID}\u0000${model_ID}`, rows: PeriodRow[] = []
-    PERIODS.forEach((seconds, i) => {
+  /** The rows a record at `t` (epoch ms) counts in: in each of its periods its pair's, its model's, its agent's and the everything row. */
+  of(t: number, agent_ID: string, model_ID: string): PeriodRow[] {
+    const minute = Math.floor(t / 60_000), pair = `${agent_ID}\u0000${model_ID}`
+    let pairs = this.ofMinute.get(minute)
+    if (!pairs) this.ofMinute.set(minute, pairs = new Map())
+    let rows = pairs.get(pair)
+    if (!rows) pairs.set(pair, rows = PERIODS.flatMap((seconds, i) => {
       const start = Math.floor(t / (seconds * 1000)) * seconds * 1000
       let groups = this.starts[i].get(start)
       if (!groups) this.starts[i].set(start, groups = new Map())
@@ -97,10 +104,10 @@ class PeriodRows {
         if (!row) groups.set(id, row = { seconds, start, agent_ID, model_ID, decisions: 0, totals: new MetricTotals(), lastAt: '' })
         return row
       }
-      let row = groups.get(pair)
-      if (!row) (row = at(agent_ID, model_ID)).wider = [at(ALL, model_ID), at(agent_ID, ALL), at(ALL, ALL)]
-      rows.push(row, ...row.wider!)
-    })
+      const row = at(agent_ID, model_ID)
+      row.wider ??= [at(ALL, model_ID), at(agent_ID, ALL), at(ALL, ALL)]
+      return [row, ...row.wider]
+    }))
     return rows
   }
 
@@ -113,8 +120,8 @@ class PeriodRows {
 class TenSeconds {
   readonly starts = new Map<number, Map<string, SecondsPairJSON>>()
 
-  of(timestamp: string, agent_ID: string, model_ID: string): SecondsPairJSON {
-    const start = Math.floor(Date.parse(timestamp) / (TEN_SECONDS * 1000)) * TEN_SECONDS * 1000
+  of(t: number, agent_ID: string, model_ID: string): SecondsPairJSON {
+    const start = Math.floor(t / (TEN_SECONDS * 1000)) * TEN_SECONDS * 1000
     let pairs = this.starts.get(start)
     if (!pairs) this.starts.set(start, pairs = new Map())
     let pair = pairs.get(`${agent_ID}\u0000${model_ID}`)

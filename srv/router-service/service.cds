@@ -49,6 +49,9 @@ service RouterService {
   type IngestCounts { accepted : Integer; duplicates : Integer }
   type IngestResult { decisions : IngestCounts; metrics : IngestCounts }
 
-  /** Stores a batch of decisions and metrics in one transaction; re-sent IDs are reported, not stored again. */
-  action ingest(decisions : many RoutingDecisionInput, metrics : many InferenceMetricInput) returns IngestResult;
+  /**
+   * Stores a batch of decisions and metrics in one transaction; re-sent IDs are reported, not stored again.
+   * Its records are validated in one pass by srv/service-rules/input-types.ts, with CAP's checks of each element.
+   */
+  action ingest(@cds.validate: false decisions : many RoutingDecisionInput, @cds.validate: false metrics : many InferenceMetricInput) returns IngestResult;
 }

@@ -3,9 +3,15 @@ import cds from '@sap/cds'
 /**
  * Checks the JSON type of every property a client sends, where CAP 10 lets a wrong one through:
  * a UUID that is no UUID, `1.5` or `"12"` for an Integer, `"12"` for a Double, a string for a
- * Boolean, an object where an array belongs (a 500 in our handlers), and values of server-owned
- * (`@readonly`) fields, which CAP drops unchecked. Each problem is a 400 naming its target.
- * Ranges, formats, enums and mandatory fields stay with CAP's own input validation.
+ * Boolean, an object where an array belongs (a 500 in our handlers), a null among the records of an
+ * array, a timestamp no Date can read (hour 25), and values of server-owned (`@readonly`) fields,
+ * which CAP drops unchecked. Each problem is
+ * a 400 naming its target. Ranges, formats, enums and mandatory fields stay with CAP's own input
+ * validation, except under parameters annotated `@cds.validate: false` (the records of `ingest`):
+ * CAP's walk over thousands of records builds paths and objects for every value and was a sixth of
+ * an ingest call (docs/performance.md), so this one walk there runs CAP's own checks of each element
+ * as well (`check_asserts`: type, mandatory value, format, range, enum), finds missing mandatory
+ * elements and unknown properties, and reports them as CAP would.
  */
 export function checkInputTypes(srv: cds.Service) {
   // ahead of srv.handle, which runs CAP's input validation before any handler and drops server-owned fields unchecked
@@ -13,9 +19,11 @@ export function checkInputTypes(srv: cds.Service) {
   service.handle = async function (req) {
     const elements = inputOf(srv, req)
     if (elements && isObject(req.data)) {
-      const problems: Problem[] = []
-      checkStructure(elements, req.data, '', problems)
-      for (const { message, target } of problems) req.error(400, message, target)
+      const check = new Check((req as { protocol?: string }).protocol)
+      checkStructure(elements, req.data, '', check)
+      // CAP's validation runs only where the types are right, and an unknown property ends it at once
+      const problems = check.types.length ? check.types : check.unknown ?? check.asserts
+      for (const problem of problems) req.error(problem)
       // with no arguments, reject() throws the errors collected: one, or MULTIPLE_ERRORS with details
       if (problems.length) (req.reject as (this: cds.Request) => never).call(req)
     }
@@ -28,7 +36,7 @@ function inputOf(srv: cds.Service, req: cds.Request): Elements | undefined {
   const target = req.target as cds.entity | undefined
   const operations = srv.actions as unknown as Record<string, { params?: Elements }> | undefined
   const operation = (target?.actions as typeof operations)?.[req.event] ?? operations?.[req.event]
-  return operation ? operation.params : req.event in WRITES ? target?.elements as Elements : undefined
+  return operation ? operation.params : req.event in WRITES ? target?.elements as unknown as Elements : undefined
 }
 
 const WRITES = { CREATE: 1, UPDATE: 1, UPSERT: 1, NEW: 1, PATCH: 1 } as Record<string, 1>
@@ -36,20 +44,72 @@ const WRITES = { CREATE: 1, UPDATE: 1, UPSERT: 1, NEW: 1, PATCH: 1 } as Record<s
 type Data = Record<string, unknown>
 /** srv.handle(req), which @cap-js/cds-types does not declare. */
 type Handling = cds.Service & { handle(req: cds.Request): Promise<unknown> }
-type Element = cds.type & { name: string; items?: Element; elements?: Elements; is2many?: boolean; _target?: cds.entity; isAssociation?: boolean }
+/** A linked element with what CAP's validation adds to it (@sap/cds 10, lib/req/validate.js). */
+type Element = cds.type & {
+  name: string; items?: Element; elements?: Elements; is2many?: boolean; _target?: cds.entity; isAssociation?: boolean
+  foreignKeys?: Elements; '@cds.validate'?: boolean; '@mandatory'?: unknown; '@mandatory.message'?: string
+  check_asserts(value: unknown, path: string, check: Check): void
+  _is_mandatory(): boolean
+}
 type Elements = Record<string, Element>
-interface Problem { message: string; target: string }
+/** A problem as CAP's validation reports it: a code CAP's messages translate with `args`, or a text of the model's. */
+interface Problem { status: 400; code: string; message?: string; target: string; args?: unknown[] }
+const problem = (message: string, target: string): Problem => ({ status: 400, code: '400', message, target })
+
+/** The problems one request's walk finds, by kind; also the context that CAP's element checks report to. */
+class Check {
+  readonly types: Problem[] = []
+  readonly asserts: Problem[] = []
+  /** The first unknown property of a fully checked structure: CAP's validation stops at it (as a single 400). */
+  unknown?: [Problem]
+  readonly protocol?: string
+  constructor(protocol?: string) { this.protocol = protocol }
+
+  /** What CAP's element checks call: `leaf` is the element's name under `path`; `message` the model's text, if any. */
+  error(code: string, path: string, leaf: string | undefined, message: unknown, args?: unknown[]) {
+    this.asserts.push({ status: 400, code, target: leaf ? targetOf(path, leaf) : path, ...typeof message === 'string' && { message }, ...args && { args } })
+  }
+}
 
 const { classes } = cds.linked as unknown as { classes: Record<string, new () => unknown> }
+// CAP loads its validation on first use; loading it adds check_asserts and _is_mandatory to the model's elements
+void (cds as unknown as { validate: unknown }).validate
 const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Integer64 and Decimal may come as strings (OData's IEEE754Compatible), other numbers may not. */
 const NUMERIC_STRING = /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/
 const INTEGER_STRING = /^[+-]?\d+$/
+/** Instance annotations (`@odata.type`), which CAP's validation drops from OData requests instead of rejecting them. */
+const ANNOTATION = /^\w*@\w+\.\w+$/
 
-function checkStructure(elements: Elements, data: Data, path: string, problems: Problem[]) {
+/** A structure's elements by name, with what the walk needs of each, and its mandatory ones: worked out once per structure. */
+interface Plan { fields: Map<string, { element: Element; kind: Kind; unchecked: boolean }>; mandatory: Element[] }
+const plans = new WeakMap<Elements, Plan>()
+function planOf(elements: Elements): Plan {
+  let plan = plans.get(elements)
+  if (!plan) plans.set(elements, plan = {
+    fields: new Map(Object.values(elements).map(element => [element.name, { element, kind: kindOf(element), unchecked: element['@cds.validate'] === false }])),
+    mandatory: Object.values(elements).filter(e => e._is_mandatory() && !e.elements && !e.foreignKeys && !e.isAssociation),
+  })
+  return plan
+}
+
+/** With `complete`, CAP's validation is off for the structure and this walk does its checks too. */
+function checkStructure(elements: Elements, data: Data, path: string, check: Check, complete = false) {
+  const { fields, mandatory } = planOf(elements)
+  if (complete) for (const element of mandatory)
+    if (!(element.name in data)) check.error('ASSERT_MANDATORY', path, element.name, element['@mandatory.message'] || element['@mandatory'])
   for (const name in data) {
-    const element = elements[name], value = data[name]
-    if (element && value != null) checkValue(element, value, path, name, problems)
+    const field = fields.get(name), value = data[name]
+    if (!field) {
+      if (!complete) continue
+      if (check.protocol === 'odata' && ANNOTATION.test(name)) delete data[name]
+      else check.unknown ??= [problem(`Property "${name}" does not exist in ${path}`, path)]
+      continue
+    }
+    const { element, kind } = field, full = complete || field.unchecked
+    if (value != null) checkValue(element, value, path, name, check, full, kind)
+    // CAP's checks of a single value; the records of an array or a structure are checked one by one above
+    if (full && (value == null || kind !== 'array' && kind !== 'structure')) element.check_asserts(value, path, check)
   }
 }
 
@@ -58,12 +118,12 @@ const isObject = (value: unknown): value is Data => typeof value === 'object' &&
 /** `path/key`, or `path[key]` for positions: built only where a problem is reported or a structure is entered (ingest checks millions of values). */
 const targetOf = (path: string, key: string | number) => typeof key === 'number' ? `${path}[${key}]` : path ? `${path}/${key}` : key
 
-function checkObject(elements: Elements, value: unknown, target: string, problems: Problem[]) {
-  if (isObject(value)) checkStructure(elements, value, target, problems)
-  else problems.push({ message: `${describe(value)} is not an object`, target })
+function checkObject(elements: Elements, value: unknown, target: string, check: Check, complete: boolean) {
+  if (isObject(value)) checkStructure(elements, value, target, check, complete)
+  else check.types.push(problem(`${describe(value)} is not an object`, target))
 }
 
-type Kind = 'array' | 'structure' | 'uuid' | 'boolean' | 'int64' | 'integer' | 'decimal' | 'number' | 'string' | 'other'
+type Kind = 'array' | 'structure' | 'uuid' | 'boolean' | 'int64' | 'integer' | 'decimal' | 'number' | 'instant' | 'string' | 'other'
 /** What a value of the element must be, worked out once per element. */
 const kinds = new WeakMap<Element, Kind>()
 function kindOf(element: Element): Kind {
@@ -77,40 +137,44 @@ function kindOf(element: Element): Kind {
             : element instanceof classes.Integer ? 'integer'
               : element instanceof classes.Decimal ? 'decimal'
                 : element instanceof classes.number ? 'number'
-                  : element instanceof classes.string || element instanceof classes.date ? 'string' : 'other'
+                  : element instanceof classes.Timestamp || element instanceof classes.DateTime || element instanceof classes.Date ? 'instant'
+                    : element instanceof classes.string || element instanceof classes.date ? 'string' : 'other'
   kinds.set(element, kind)
   return kind
 }
 
 const EXPECTED: Record<Kind, string> = {
   array: 'an array', structure: 'an object', uuid: 'a UUID such as 3f0c2a8e-4c1b-4e39-9b0e-1a2b3c4d5e6f', boolean: 'true or false',
-  int64: 'a whole number', integer: 'a whole number', decimal: 'a decimal number', number: 'a number', string: 'a string', other: '',
+  int64: 'a whole number', integer: 'a whole number', decimal: 'a decimal number', number: 'a number',
+  instant: 'a date or time such as 2026-12-01T10:00:00.000Z', string: 'a string', other: '',
 }
 
-function checkValue(element: Element, value: unknown, path: string, key: string | number, problems: Problem[]) {
-  const kind = kindOf(element)
+function checkValue(element: Element, value: unknown, path: string, key: string | number, check: Check, complete: boolean, kind = kindOf(element)) {
   const structure = () => (element.elements ?? element._target?.elements) as Elements
   let valid: boolean
   switch (kind) {
     case 'array': {
       if (!Array.isArray(value)) { valid = false; break }
       const target = targetOf(path, key)
-      value.forEach((item, i) => item != null && (element.items
-        ? checkValue(element.items, item, target, i, problems)
-        : checkObject(structure(), item, targetOf(target, i), problems)))
+      // a null is no record: CAP's validation passes it by, and the handlers would fail on it
+      value.forEach((item, i) => element.items
+        ? (item != null || kindOf(element.items) === 'structure') && checkValue(element.items, item, target, i, check, complete)
+        : checkObject(structure(), item, targetOf(target, i), check, complete))
       return
     }
-    case 'structure': return checkObject(structure(), value, targetOf(path, key), problems)
+    case 'structure': return checkObject(structure(), value, targetOf(path, key), check, complete)
     case 'uuid': valid = typeof value === 'string' && UUID_FORMAT.test(value); break
     case 'boolean': valid = typeof value === 'boolean'; break
     case 'int64': valid = Number.isInteger(value) || typeof value === 'string' && INTEGER_STRING.test(value); break
     case 'integer': valid = Number.isInteger(value); break
     case 'decimal': valid = typeof value === 'number' && Number.isFinite(value) || typeof value === 'string' && NUMERIC_STRING.test(value); break
     case 'number': valid = typeof value === 'number' && Number.isFinite(value); break
+    // CAP's format check lets hours up to 29 through (T25:00), which no Date parses
+    case 'instant': valid = typeof value === 'string' && !Number.isNaN(Date.parse(value)); break
     case 'string': valid = typeof value === 'string'; break
     default: valid = true
   }
-  if (!valid) problems.push({ message: `${describe(value)} is not ${EXPECTED[kind]}`, target: targetOf(path, key) })
+  if (!valid) check.types.push(problem(`${describe(value)} is not ${EXPECTED[kind]}`, targetOf(path, key)))
 }
 
 const describe = (value: unknown) =>

@@ -51,8 +51,9 @@ async function serve() {
     const { id, event, body, encoding, user, tenant, locale } = message
     const context = { user: new cds.User(user), tenant, locale }
     try {
+      // an OData request, as CAP's adapter would make it: instance annotations (`@odata.type`) in the body are dropped, not rejected
       const result = event === 'otlp' ? await exportSpans(codec, new Uint8Array(body), encoding!, context)
-        : await router.tx(context as object, tx => tx.send(event, parse(body)))
+        : await router.tx(context as object, tx => tx.send({ event, data: parse(body), protocol: 'odata' } as never))
       port.postMessage({ id, result })
     } catch (err) {
       port.postMessage({ id, error: plain(err) })
