@@ -109,7 +109,7 @@ aspect MetricTotals {
   inputTokens   : Integer64 default 0;
   outputTokens  : Integer64 default 0;
   cost          : USD default 0;
-  /** Log-bucketed latency counts (srv/domain/latency-sketch.ts), JSON. */
+  /** Log-bucketed latency counts in their stored text form (srv/domain/latency-sketch.ts); JSON in rows of earlier versions. */
   latencySketch : LargeString;
 }
 

@@ -34,9 +34,16 @@ class QualityDeltas {
   readonly outcomes = new Hours<Outcome>()
   readonly choices = new Hours<ChoiceGroupJSON>()
 
+  /** The outcome group of each decision, once found: a call adds a new decision and its metrics to the same. */
+  private readonly outcomeOfDecision = new Map<object, Outcome>()
+
   outcomeOf(d: Pick<DecisionQualityFacts, 'strategy' | 'score' | 'decidedAt'>) {
-    const bucket = bucketOf(d.score)
-    return this.outcomes.at(hourOf(d.decidedAt), outcomeKey(d.strategy, bucket), () => new Outcome(d.strategy, bucket))
+    let outcome = this.outcomeOfDecision.get(d)
+    if (!outcome) {
+      const bucket = bucketOf(d.score)
+      this.outcomeOfDecision.set(d, outcome = this.outcomes.at(hourOf(d.decidedAt), outcomeKey(d.strategy, bucket), () => new Outcome(d.strategy, bucket)))
+    }
+    return outcome
   }
 
   addDecision(d: DecisionQualityFacts, candidates: string[]) {
@@ -108,6 +115,8 @@ export async function removeFromQualityRollups(cutoff: string) {
 /** Writes the deltas of both kinds (see writeKind). */
 async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
   await writeKind(KINDS.outcomes, deltas.outcomes, sign, (rows, delta) => {
+    // a part of its own (the usual case): the call's groups as they are
+    if (!rows.length && sign > 0) return [...delta.values()].map(outcome => outcome.toJSON())
     const outcomes = new OutcomeGroups()
     for (const g of rows.flat() as OutcomeGroupJSON[]) outcomes.at(g[0], g[1]).addJSON(g)
     for (const outcome of delta.values()) outcomes.at(outcome.strategy, outcome.bucket).addJSON(outcome.toJSON(), sign)
@@ -137,7 +146,7 @@ async function writeKind<G>(kind: string, deltas: Hours<G>, sign: 1 | -1, merge:
   if (!deltas.hours.size) return
   const hours = [...deltas.hours.keys()].map(h => new Date(h).toISOString())
   const parts = new Map<number, number[]>()
-  for (const row of await SELECT.from(QualityRollups).columns('hour', 'part').where({ kind, hour: { in: hours } }) as { hour: string; part: number }[]) {
+  for (const row of await readWhereIn(QualityRollups, { kind: [kind], hour: hours }, ['hour', 'part']) as { hour: string; part: number }[]) {
     const hour = Date.parse(row.hour), list = parts.get(hour)
     if (list) list.push(Number(row.part)); else parts.set(hour, [Number(row.part)])
   }

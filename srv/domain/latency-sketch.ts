@@ -8,24 +8,27 @@ const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 const LOG_GAMMA = Math.log(GAMMA)
 
 /**
- * The stored form, a JSON array of integers: the count of zero latencies, then for each occupied
- * bucket in ascending order its distance from the previous one (the first: its index) and its count.
- * Rollups are written on every ingest call; small-integer arrays are what JSON.parse reads fastest,
- * and the distances keep the text short.
+ * The sketch as integers: the count of zero latencies, then for each occupied bucket in ascending
+ * order its distance from the previous one (the first: its index) and its count. Rows of earlier
+ * versions hold it as a JSON array, which still reads.
  */
 type SketchJSON = number[]
 
 /**
- * The compact form, for the sketches inside the edge rollups' JSON, which windows parse by the
- * hundred: the stored form's integers, each zigzag-coded (0, -1, 1, -2… as 0, 1, 2, 3…) and written
- * as digits of 5 bits, lowest first, a digit with more to follow offset by 32, in 64 characters that
- * JSON needs no escapes for. Bucket distances and counts are mostly below 16, so most take one
- * character where JSON takes two or more, and reading them is a loop over characters, not JSON's
- * parse of numbers into an array.
+ * The stored form, in the rollup rows' `latencySketch` and inside the edge and quality rollups' JSON,
+ * which every ingest call writes and windows read by the hundred: those integers, each zigzag-coded
+ * (0, -1, 1, -2… as 0, 1, 2, 3…) and written as digits of 5 bits, lowest first, a digit with more to
+ * follow offset by 32, in 64 characters that JSON needs no escapes for. Bucket distances and counts
+ * are mostly below 16, so most take one character where JSON takes two or more (half the text to
+ * write), and reading them is a loop over characters, not JSON's parse of numbers into an array.
  */
 const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const DIGIT_VALUES = new Uint8Array(128)
 for (let i = 0; i < DIGITS.length; i++) DIGIT_VALUES[DIGITS.charCodeAt(i)] = i
+const DIGIT_CODES = Uint8Array.from(DIGITS, c => c.charCodeAt(0))
+/** Where toCompact writes its characters before they become one string (grown as needed; one per thread). */
+let written = new Uint8Array(4096)
+const ascii = new TextDecoder('latin1')
 /** The form of earlier versions: `z` counts zero latencies, `b` maps bucket index to count (any order). */
 interface EarlierSketchJSON { z?: number; b: Record<string, number> }
 
@@ -40,14 +43,16 @@ export class LatencySketch {
   private offset = 0
   count = 0
 
-  /** Reads the stored form, as text or already parsed (inside a larger JSON document). */
+  /** Reads the stored form, or a form of earlier versions (JSON text, or parsed inside a larger JSON document). */
   static parse(json: string | SketchJSON | null | undefined): LatencySketch {
     return new LatencySketch().mergeText(json)
   }
 
-  /** As `merge`, with a sketch in its stored form, as text or already parsed; nothing for none. */
+  /** As `merge`, with a sketch in its stored form or a form of earlier versions; nothing for none. */
   mergeText(json: string | SketchJSON | null | undefined, sign: 1 | -1 = 1): this {
     if (!json) return this
+    // no digit is a bracket or a brace: those open the JSON of earlier versions
+    if (typeof json === 'string' && json[0] !== '[' && json[0] !== '{') return this.mergeCompact(json, sign)
     const stored = typeof json === 'string' ? JSON.parse(json) as SketchJSON | EarlierSketchJSON : json
     if (Array.isArray(stored)) return this.mergeStored(stored, sign)
     // written by an earlier version: still in databases made then
@@ -128,31 +133,40 @@ export class LatencySketch {
   }
 
   toJSON(): SketchJSON {
-    const stored = [this.zeros]
-    let previous = 0
-    this.counts.forEach((n, i) => {
-      if (!n) return
-      stored.push(this.offset + i - previous, n)
-      previous = this.offset + i
-    })
+    const stored = [this.zeros], { counts, offset } = this
+    for (let i = 0, previous = 0; i < counts.length; i++) {
+      if (!counts[i]) continue
+      stored.push(offset + i - previous, counts[i])
+      previous = offset + i
+    }
     return stored
   }
 
-  /** The compact form (see DIGITS). */
+  /** The stored form (see DIGITS). */
   toCompact(): string {
-    let text = ''
-    for (const n of this.toJSON()) {
+    let length = 0
+    const put = (n: number) => {
+      // 11 digits of 5 bits hold any safe integer
+      if (length + 11 > written.length) {
+        const grown = new Uint8Array(2 * written.length)
+        grown.set(written)
+        written = grown
+      }
       let value = n < 0 ? -2 * n - 1 : 2 * n
       do {
         const low = value % 32
         value = Math.floor(value / 32)
-        text += DIGITS[value ? low + 32 : low]
+        written[length++] = DIGIT_CODES[value ? low + 32 : low]
       } while (value)
     }
-    return text
-  }
-
-  stringify(): string {
-    return JSON.stringify(this.toJSON())
+    put(this.zeros)
+    const { counts, offset } = this
+    for (let i = 0, previous = 0; i < counts.length; i++) {
+      if (!counts[i]) continue
+      put(offset + i - previous)
+      put(counts[i])
+      previous = offset + i
+    }
+    return ascii.decode(written.subarray(0, length))
   }
 }

@@ -61,7 +61,7 @@ export class MetricTotals {
   }
 
   /** Adds a metric; with sign -1 takes away one added before. */
-  add(m: MetricFacts, sign: 1 | -1 = 1): this {
+  add(m: Pick<MetricFacts, 'success' | 'latencyMs' | 'inputTokens' | 'outputTokens' | 'cost'>, sign: 1 | -1 = 1): this {
     this.requests += sign
     if (m.success) this.successes += sign; else this.failures += sign
     this.latencySumMs += sign * m.latencyMs
@@ -114,7 +114,7 @@ export class MetricTotals {
 
   toRow() {
     const { requests, successes, failures, latencySumMs, inputTokens, outputTokens } = this
-    return { requests, successes, failures, latencySumMs, inputTokens, outputTokens, cost: roundUSD(this.cost), latencySketch: this.sketch.stringify() }
+    return { requests, successes, failures, latencySumMs, inputTokens, outputTokens, cost: roundUSD(this.cost), latencySketch: this.sketch.toCompact() }
   }
 
   percentiles() {

@@ -270,7 +270,8 @@ export class Outcome {
 
   /** Adds a metric of one of its decisions, as stored (numbers may come as strings). */
   addMetric(m: MetricQualityFacts, sign: 1 | -1 = 1) {
-    this.totals.add({ ...m, latencyMs: Number(m.latencyMs), cost: Number(m.cost ?? 0), recordedAt: '' }, sign)
+    // a copy only where the database answered strings (Decimal on PostgreSQL)
+    this.totals.add(typeof m.latencyMs === 'number' && typeof m.cost === 'number' ? m : { ...m, latencyMs: Number(m.latencyMs), cost: Number(m.cost ?? 0) }, sign)
   }
 
   addJSON([, , decisions, fallbacks, scoreSum, totals]: OutcomeGroupJSON, sign: 1 | -1 = 1) {

@@ -10,6 +10,7 @@ import { sourceOf } from './attributes.ts'
 import { otlpCodec, UndecodableBody, type Encoding, type OtlpCodec } from './codec.ts'
 import { mapSpans, describeSpan, type MappedSpan, type Rejection } from './spans.ts'
 import { writersRunning, runInWriter, caller, toError } from '../workers/pool.ts'
+import { recordProblems, type Problem } from '../service-rules/input-types.ts'
 
 /**
  * OTLP/HTTP trace receiver: `POST /otlp/v1/traces`, so that an exporter configured with the base URL
@@ -129,7 +130,7 @@ export async function exportSpans(codec: OtlpCodec, body: Uint8Array, encoding: 
   return { rejected: rejected.length, message: rejectionMessage(rejected, mapping.spans) }
 }
 
-/** The records through the input checks of `ingest` (CAP's validation against its parameter types). */
+/** The records through the input checks of `ingest`'s records (its parameter types, CAP's checks of each element). */
 function validated(mapped: MappedSpan[]) {
   const definitions = cds.model!.definitions as unknown as Record<string, cds.type>
   const decisionType = definitions['RouterService.RoutingDecisionInput'], metricType = definitions['RouterService.InferenceMetricInput']
@@ -145,15 +146,12 @@ function validated(mapped: MappedSpan[]) {
   return { valid, invalid }
 }
 
-interface ValidationError { code: string; target?: string; message?: string; args?: unknown[] }
-type Validate = (data: object, type: cds.type, options: object) => ValidationError[] | undefined
 type Messages = { at(key: string, locale: string, args?: unknown[]): string | undefined }
 
 function problemsOf(kind: 'decision' | 'metric', data: object, type: cds.type) {
-  const errors = (cds as unknown as { validate: Validate }).validate(data, type, { mandatories: true }) ?? []
   const messages = (cds as unknown as { i18n: { messages: Messages } }).i18n.messages
-  const text = (e: ValidationError) => (messages.at(e.message ?? e.code, 'en', e.args) ?? e.message ?? e.code).replace(/\.$/, '')
-  return errors.map(e => `${sourceOf(kind, e.target)}: ${text(e)}`)
+  const text = (e: Problem) => (messages.at(e.message ?? e.code, 'en', e.args) ?? e.message ?? e.code).replace(/\.$/, '')
+  return recordProblems(type, data as Record<string, unknown>).map(e => `${sourceOf(kind, e.target)}: ${text(e)}`)
 }
 
 function rejectionMessage(rejected: Rejection[], spans: number) {

@@ -21,14 +21,24 @@ export function checkInputTypes(srv: cds.Service) {
     if (elements && isObject(req.data)) {
       const check = new Check((req as { protocol?: string }).protocol)
       checkStructure(elements, req.data, '', check)
-      // CAP's validation runs only where the types are right, and an unknown property ends it at once
-      const problems = check.types.length ? check.types : check.unknown ?? check.asserts
+      const problems = check.found()
       for (const problem of problems) req.error(problem)
       // with no arguments, reject() throws the errors collected: one, or MULTIPLE_ERRORS with details
       if (problems.length) (req.reject as (this: cds.Request) => never).call(req)
     }
     return handle.call(this, req)
   }
+}
+
+/**
+ * The problems of one record of a structured type (RouterService.InferenceMetricInput…), as `ingest`
+ * reports those of its records, with targets relative to the record: for records that arrive in
+ * another form (OTLP spans), so that they are checked alike.
+ */
+export function recordProblems(type: cds.type, data: Data): Problem[] {
+  const check = new Check()
+  checkStructure((type as unknown as { elements: Elements }).elements, data, '', check, true)
+  return check.found()
 }
 
 /** The declared input of a request: an operation's parameters or the elements of the entity written. */
@@ -53,7 +63,7 @@ type Element = cds.type & {
 }
 type Elements = Record<string, Element>
 /** A problem as CAP's validation reports it: a code CAP's messages translate with `args`, or a text of the model's. */
-interface Problem { status: 400; code: string; message?: string; target: string; args?: unknown[] }
+export interface Problem { status: 400; code: string; message?: string; target: string; args?: unknown[] }
 const problem = (message: string, target: string): Problem => ({ status: 400, code: '400', message, target })
 
 /** The problems one request's walk finds, by kind; also the context that CAP's element checks report to. */
@@ -64,6 +74,11 @@ class Check {
   unknown?: [Problem]
   readonly protocol?: string
   constructor(protocol?: string) { this.protocol = protocol }
+
+  /** What is reported: CAP's validation runs only where the types are right, and an unknown property ends it at once. */
+  found(): Problem[] {
+    return this.types.length ? this.types : this.unknown ?? this.asserts
+  }
 
   /** What CAP's element checks call: `leaf` is the element's name under `path`; `message` the model's text, if any. */
   error(code: string, path: string, leaf: string | undefined, message: unknown, args?: unknown[]) {

@@ -20,19 +20,21 @@ describe('LatencySketch', () => {
     }
   })
 
-  test('merging sketches equals sketching the union, also through JSON', () => {
+  test('merging sketches equals sketching the union, also through the stored form and the JSON of earlier versions', () => {
     const rnd = random(5), a = new LatencySketch(), b = new LatencySketch(), all = new LatencySketch()
     for (let i = 0; i < 5000; i++) { const v = rnd() * 2000; (i % 3 ? a : b).add(v); all.add(v) }
-    const merged = LatencySketch.parse(a.stringify()).merge(LatencySketch.parse(b.stringify()))
+    const merged = LatencySketch.parse(a.toCompact()).merge(LatencySketch.parse(JSON.stringify(b.toJSON())))
     expect(merged.count).toBe(5000)
     expect(merged.toJSON()).toEqual(all.toJSON())
   })
 
-  test('the compact form of the edge rollups holds the same sketch: sub-millisecond buckets, zeros, large counts', () => {
+  test('the stored form holds the same sketch: sub-millisecond buckets, zeros, large counts, more than its first buffer', () => {
     const rnd = random(7), sketch = new LatencySketch().add(0, 2).add(0.004).add(0.5, 40).add(120_000, 5_000_000)
     for (let i = 0; i < 3000; i++) sketch.add(rnd() * 5000)
+    for (let i = 1; i <= 2000; i++) sketch.add(1.02 ** i, 37 * i)
     const compact = sketch.toCompact()
     expect(compact).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(compact.length).toBeGreaterThan(4096)
     expect(compact.length).toBeLessThan(JSON.stringify(sketch.toJSON()).length)
     expect(new LatencySketch().mergeStored(compact).toJSON()).toEqual(sketch.toJSON())
     // taken out again, as windows take the rest of a period out of the whole
