@@ -115,7 +115,7 @@ export async function removeFromQualityRollups(cutoff: string) {
 /** Writes the deltas of both kinds (see writeKind). */
 async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
   await writeKind(KINDS.outcomes, deltas.outcomes, sign, (rows, delta) => {
-    // a part of its own (the usual case): the call's groups as they are
+    // a part of its own (the usual case, also for choices below): the call's groups as they are
     if (!rows.length && sign > 0) return [...delta.values()].map(outcome => outcome.toJSON())
     const outcomes = new OutcomeGroups()
     for (const g of rows.flat() as OutcomeGroupJSON[]) outcomes.at(g[0], g[1]).addJSON(g)
@@ -123,6 +123,7 @@ async function writeDeltas(deltas: QualityDeltas, sign: 1 | -1) {
     return outcomes.values().filter(g => g.decisions > 0 || g.totals.requests > 0).map(g => g.toJSON())
   })
   await writeKind(KINDS.choices, deltas.choices, sign, (rows, delta) => {
+    if (!rows.length && sign > 0) return [...delta.values()]
     const groups = new Map<string, ChoiceGroupJSON>()
     const add = ([strategy, agent_ID, model_ID, others, decisions]: ChoiceGroupJSON, times: number) => {
       const key = choiceKey(strategy, agent_ID, model_ID, others), group = groups.get(key)

@@ -124,8 +124,9 @@ class TenSeconds {
     const start = Math.floor(t / (TEN_SECONDS * 1000)) * TEN_SECONDS * 1000
     let pairs = this.starts.get(start)
     if (!pairs) this.starts.set(start, pairs = new Map())
-    let pair = pairs.get(`${agent_ID}\u0000${model_ID}`)
-    if (!pair) pairs.set(`${agent_ID}\u0000${model_ID}`, pair = [agent_ID, model_ID, 0, 0, 0, 0, 0, 0, []])
+    const id = `${agent_ID}\u0000${model_ID}`
+    let pair = pairs.get(id)
+    if (!pair) pairs.set(id, pair = [agent_ID, model_ID, 0, 0, 0, 0, 0, 0, []])
     return pair
   }
 }
