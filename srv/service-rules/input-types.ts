@@ -58,7 +58,9 @@ type Handling = cds.Service & { handle(req: cds.Request): Promise<unknown> }
 type Element = cds.type & {
   name: string; items?: Element; elements?: Elements; is2many?: boolean; _target?: cds.entity; isAssociation?: boolean
   foreignKeys?: Elements; '@cds.validate'?: boolean; '@mandatory'?: unknown; '@mandatory.message'?: string
-  check_asserts(value: unknown, path: string, check: Check): void
+  type_check?: (value: unknown) => boolean; strict_check?: (value: unknown) => boolean
+  enum?: Record<string, { val?: unknown }>; '@assert.format'?: string; '@assert.format.message'?: string
+  '@assert.range'?: unknown; '@assert.range.message'?: string; '@assert.enum'?: unknown; '@assert.enum.message'?: string
   _is_mandatory(): boolean
 }
 type Elements = Record<string, Element>
@@ -87,7 +89,7 @@ class Check {
 }
 
 const { classes } = cds.linked as unknown as { classes: Record<string, new () => unknown> }
-// CAP loads its validation on first use; loading it adds check_asserts and _is_mandatory to the model's elements
+// CAP loads its validation on first use; loading it adds type_check and _is_mandatory to the model's elements
 void (cds as unknown as { validate: unknown }).validate
 const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Integer64 and Decimal may come as strings (OData's IEEE754Compatible), other numbers may not. */
@@ -97,16 +99,54 @@ const INTEGER_STRING = /^[+-]?\d+$/
 const ANNOTATION = /^\w*@\w+\.\w+$/
 
 /** A structure's elements by name, with what the walk needs of each, and its mandatory ones: worked out once per structure. */
-interface Plan { fields: Map<string, { element: Element; kind: Kind; unchecked: boolean }>; mandatory: Element[] }
+interface Plan { fields: Map<string, { element: Element; kind: Kind; unchecked: boolean; asserts: Asserts }>; mandatory: Element[] }
 const plans = new WeakMap<Elements, Plan>()
 function planOf(elements: Elements): Plan {
   let plan = plans.get(elements)
   if (!plan) plans.set(elements, plan = {
-    fields: new Map(Object.values(elements).map(element => [element.name, { element, kind: kindOf(element), unchecked: element['@cds.validate'] === false }])),
+    fields: new Map(Object.values(elements).map(element => [element.name, { element, kind: kindOf(element), unchecked: element['@cds.validate'] === false, asserts: assertsOf(element) }])),
     mandatory: Object.values(elements).filter(e => e._is_mandatory() && !e.elements && !e.foreignKeys && !e.isAssociation),
   })
   return plan
 }
+
+/** CAP's checks of a single value of an element, reporting to `check` under `path`. */
+type Asserts = (value: unknown, path: string, check: Check) => void
+
+/**
+ * The checks that CAP's `check_asserts` makes of an element's values (@sap/cds 10, lib/req/validate.js:
+ * its type check, `@mandatory`, `@assert.format`, `@assert.range`, enums), with CAP's codes and
+ * arguments, compiled once per element. CAP's own function looks itself up and makes a closure on
+ * every call, a few megabytes of garbage for each ingest call of 1,000 records.
+ */
+function assertsOf(e: Element): Asserts {
+  const asserts: Asserts[] = [], name = e.name
+  const typeCheck = (cds as unknown as { validate: { strict?: boolean } }).validate.strict && e.strict_check || e.type_check
+  if (typeCheck) asserts.push((v, p, check) => v == null || typeCheck(v) || check.error('ASSERT_DATA_TYPE', p, name, null, [v, e.toString()]))
+  if (e._is_mandatory()) asserts.push((v, p, check) => v != null && (v as { trim?: () => string }).trim?.() !== '' ||
+    check.error('ASSERT_MANDATORY', p, name, e['@mandatory.message'] || e['@mandatory'], [v]))
+  const format = e['@assert.format']
+  if (format) {
+    const pattern = new RegExp(format, 'u')
+    asserts.push((v, p, check) => v == null || pattern.test(v as string) || check.error('ASSERT_FORMAT', p, name, e['@assert.format.message'], [v, format]))
+  }
+  const range = e['@assert.range'], values = e.enum && Object.entries(e.enum).map(([k, v]) => 'val' in v ? v.val : k)
+  if (Array.isArray(range) && !values) {
+    // as CAP reads a range: `_` for no bound, a bound given as `{ val }` exclusive
+    const [min, max] = range as [Bound, Bound], low = typeof min === 'object' ? min['='] === '_' ? -Infinity : min.val : undefined
+    const high = typeof max === 'object' ? max['='] === '_' ? Infinity : max.val : undefined, message = e['@assert.range.message']
+    asserts.push(low !== undefined && high !== undefined ? (v, p, check) => v == null || low < (v as number) && (v as number) < high || check.error('ASSERT_RANGE', p, name, message, [v, '>' + low, '<' + high])
+      : low !== undefined ? (v, p, check) => v == null || low < (v as number) && (v as number) <= (max as number) || check.error('ASSERT_RANGE', p, name, message, [v, '>' + low, max])
+        : high !== undefined ? (v, p, check) => v == null || (min as number) <= (v as number) && (v as number) < high || check.error('ASSERT_RANGE', p, name, message, [v, min, '<' + high])
+          : (v, p, check) => v == null || (min as number) <= (v as number) && (v as number) <= (max as number) || check.error('ASSERT_RANGE', p, name, message, [v, min, max]))
+  }
+  if (values && (e['@assert.enum'] || range)) {
+    const allowed = new Set(values.map(String))
+    asserts.push((v, p, check) => v == null || allowed.has(String(v)) || check.error('ASSERT_ENUM', p, name, e['@assert.enum.message'], [typeof v === 'string' ? `"${v}"` : v, values.join(', ')]))
+  }
+  return (v, p, check) => { for (const assert of asserts) assert(v, p, check) }
+}
+type Bound = number | { val?: number; '='?: string }
 
 /** With `complete`, CAP's validation is off for the structure and this walk does its checks too. */
 function checkStructure(elements: Elements, data: Data, path: string, check: Check, complete = false) {
@@ -124,7 +164,7 @@ function checkStructure(elements: Elements, data: Data, path: string, check: Che
     const { element, kind } = field, full = complete || field.unchecked
     if (value != null) checkValue(element, value, path, name, check, full, kind)
     // CAP's checks of a single value; the records of an array or a structure are checked one by one above
-    if (full && (value == null || kind !== 'array' && kind !== 'structure')) element.check_asserts(value, path, check)
+    if (full && (value == null || kind !== 'array' && kind !== 'structure')) field.asserts(value, path, check)
   }
 }
 
@@ -164,20 +204,21 @@ const EXPECTED: Record<Kind, string> = {
   instant: 'a date or time such as 2026-12-01T10:00:00.000Z', string: 'a string', other: '',
 }
 
+/** Checks a value that is not null; loops and no closures, as it runs for every value of every record. */
 function checkValue(element: Element, value: unknown, path: string, key: string | number, check: Check, complete: boolean, kind = kindOf(element)) {
-  const structure = () => (element.elements ?? element._target?.elements) as Elements
   let valid: boolean
   switch (kind) {
     case 'array': {
       if (!Array.isArray(value)) { valid = false; break }
-      const target = targetOf(path, key)
+      const target = targetOf(path, key), { items } = element
       // a null is no record: CAP's validation passes it by, and the handlers would fail on it
-      value.forEach((item, i) => element.items
-        ? (item != null || kindOf(element.items) === 'structure') && checkValue(element.items, item, target, i, check, complete)
-        : checkObject(structure(), item, targetOf(target, i), check, complete))
+      if (items) {
+        const records = kindOf(items) === 'structure'
+        for (let i = 0; i < value.length; i++) if (value[i] != null || records) checkValue(items, value[i], target, i, check, complete)
+      } else for (let i = 0; i < value.length; i++) checkObject(structureOf(element), value[i], targetOf(target, i), check, complete)
       return
     }
-    case 'structure': return checkObject(structure(), value, targetOf(path, key), check, complete)
+    case 'structure': return checkObject(structureOf(element), value, targetOf(path, key), check, complete)
     case 'uuid': valid = typeof value === 'string' && UUID_FORMAT.test(value); break
     case 'boolean': valid = typeof value === 'boolean'; break
     case 'int64': valid = Number.isInteger(value) || typeof value === 'string' && INTEGER_STRING.test(value); break
@@ -191,6 +232,8 @@ function checkValue(element: Element, value: unknown, path: string, key: string 
   }
   if (!valid) check.types.push(problem(`${describe(value)} is not ${EXPECTED[kind]}`, targetOf(path, key)))
 }
+
+const structureOf = (element: Element) => (element.elements ?? element._target?.elements) as Elements
 
 const describe = (value: unknown) =>
   Array.isArray(value) ? 'An array' : value !== null && typeof value === 'object' ? 'An object' : `The value ${JSON.stringify(value)}`
