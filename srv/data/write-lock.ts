@@ -1,12 +1,16 @@
 import cds from '@sap/cds'
 import { WriteLocks } from '#cds-models/router'
+import { onSQLite, tableOf } from './plain-sql.ts'
 
 /**
  * Serializes writers of rollups and registrations across transactions and instances: an UPDATE
  * takes the row lock on PostgreSQL and HANA until commit, and the write lock on SQLite.
  */
 export async function lockWriters() {
-  await UPDATE(WriteLocks, 'rollups').with({ lockedAt: new Date().toISOString() })
+  const lockedAt = new Date().toISOString()
+  // the first statement of every write transaction: on SQLite past CAP's query layer, as the rest of the write path
+  if (onSQLite()) await cds.run(`UPDATE ${tableOf(WriteLocks as unknown as cds.entity)} SET lockedAt = ? WHERE ID = 'rollups'`, [lockedAt])
+  else await UPDATE(WriteLocks, 'rollups').with({ lockedAt })
 }
 
 /** The last write queued in each open transaction. */
