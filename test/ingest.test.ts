@@ -87,6 +87,13 @@ describe('ingest', () => {
     expect((await ingest({ metrics: [metric({ '@odata.type': '#RouterService.InferenceMetricInput' })] })).data.metrics.accepted).toBe(1)
   })
 
+  test('takes a cost that JSON writes with an exponent (1.5e-7) and stores its value', async () => {
+    const m = metric({ cost: 1.5e-7 })
+    expect(JSON.stringify(m)).toContain('1.5e-7')
+    expect((await ingest({ metrics: [m] })).data.metrics.accepted).toBe(1)
+    expect(Number((await GET(`/odata/v4/router/InferenceMetrics(${m.ID})`, router)).data.cost)).toBe(1.5e-7)
+  })
+
   test('8 concurrent clients with overlapping IDs leave exactly one copy of each', async () => {
     const pool = batch(source, 400)
     const before = await count('InferenceMetrics')

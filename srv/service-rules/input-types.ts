@@ -5,7 +5,8 @@ import cds from '@sap/cds'
  * a UUID that is no UUID, `1.5` or `"12"` for an Integer, `"12"` for a Double, a string for a
  * Boolean, an object where an array belongs (a 500 in our handlers), a null among the records of an
  * array, a timestamp no Date can read (hour 25), and values of server-owned (`@readonly`) fields,
- * which CAP drops unchecked. Each problem is a 400 naming its target.
+ * which CAP drops unchecked. Each problem is a 400 naming its target. A Decimal that JSON writes with an
+ * exponent (a cost of 1e-7) is handed on as its digits, which CAP's Decimal check would otherwise reject.
  *
  * Ranges, formats, enums and mandatory fields stay with CAP's own input validation, except under
  * parameters annotated `@cds.validate: false` (the records of `ingest`; OTLP spans through
@@ -154,7 +155,8 @@ function checkStructure(elements: Elements, data: Data, path: string, check: Che
   if (complete) for (const element of mandatory)
     if (!(element.name in data)) check.error('ASSERT_MANDATORY', path, element.name, element['@mandatory.message'] || element['@mandatory'])
   for (const name in data) {
-    const field = fields.get(name), value = data[name]
+    const field = fields.get(name)
+    let value = data[name]
     if (!field) {
       if (!complete) continue
       if (check.protocol === 'odata' && ANNOTATION.test(name)) delete data[name]
@@ -162,6 +164,8 @@ function checkStructure(elements: Elements, data: Data, path: string, check: Che
       continue
     }
     const { element, kind } = field, full = complete || field.unchecked
+    // JSON writes a small cost as 1e-7, which CAP's Decimal check reads as text and rejects: given as its digits instead
+    if (kind === 'decimal' && typeof value === 'number' && Number.isFinite(value) && String(value).includes('e')) value = data[name] = plainDecimal(value)
     if (value != null) checkValue(element, value, path, name, check, full, kind)
     // CAP's checks of a single value; the records of an array or a structure are checked one by one above
     if (full && (value == null || kind !== 'array' && kind !== 'structure')) field.asserts(value, path, check)
@@ -231,6 +235,12 @@ function checkValue(element: Element, value: unknown, path: string, key: string 
     default: valid = true
   }
   if (!valid) check.types.push(problem(`${describe(value)} is not ${EXPECTED[kind]}`, targetOf(path, key)))
+}
+
+/** A number in exponent form as its decimal digits (1.5e-7 as 0.00000015, as many as it has). */
+function plainDecimal(n: number): string {
+  const [mantissa, exponent] = String(n).split('e'), fraction = mantissa.split('.')[1]?.length ?? 0
+  return n.toFixed(Math.min(100, Math.max(0, fraction - Number(exponent))))
 }
 
 const structureOf = (element: Element) => (element.elements ?? element._target?.elements) as Elements
