@@ -27,8 +27,7 @@ const DIGIT_VALUES = new Uint8Array(128)
 for (let i = 0; i < DIGITS.length; i++) DIGIT_VALUES[DIGITS.charCodeAt(i)] = i
 const DIGIT_CODES = Uint8Array.from(DIGITS, c => c.charCodeAt(0))
 /** Where toCompact writes its characters before they become one string (grown as needed; one per thread). */
-let written = new Uint8Array(4096)
-const ascii = new TextDecoder('latin1')
+let written = Buffer.allocUnsafe(4096)
 /** The form of earlier versions: `z` counts zero latencies, `b` maps bucket index to count (any order). */
 interface EarlierSketchJSON { z?: number; b: Record<string, number> }
 
@@ -148,8 +147,8 @@ export class LatencySketch {
     const put = (n: number) => {
       // 11 digits of 5 bits hold any safe integer
       if (length + 11 > written.length) {
-        const grown = new Uint8Array(2 * written.length)
-        grown.set(written)
+        const grown = Buffer.allocUnsafe(2 * written.length)
+        written.copy(grown)
         written = grown
       }
       let value = n < 0 ? -2 * n - 1 : 2 * n
@@ -167,6 +166,6 @@ export class LatencySketch {
       put(counts[i])
       previous = offset + i
     }
-    return ascii.decode(written.subarray(0, length))
+    return written.toString('ascii', 0, length)
   }
 }
