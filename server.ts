@@ -4,6 +4,7 @@ import type { Application, Request, Response } from 'express'
 import { Agents } from '#cds-models/router'
 import { installRequestGuards } from './srv/http/request-guards.ts'
 import { createIndexes } from './srv/data/indexes.ts'
+import { spaceOutCheckpoints } from './srv/data/checkpoints.ts'
 import { installSecurityHeaders } from './srv/http/security-headers.ts'
 import { surviveDatabaseOutages } from './srv/data/database-outage.ts'
 import { applyServiceRules } from './srv/service-rules/service-rules.ts'
@@ -74,5 +75,6 @@ async function prepareDatabase() {
     else await deploy(model).to(db, { schema_evolution: 'auto' })
   }
   if (db?.kind === 'sqlite' || db?.kind === 'postgres') await createIndexes(db)
+  await spaceOutCheckpoints(db)
   await startWriteWorkers()
 }

@@ -4,6 +4,7 @@ import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { applyServiceRules } from '../service-rules/service-rules.ts'
 import { surviveDatabaseOutages } from '../data/database-outage.ts'
+import { spaceOutCheckpoints } from '../data/checkpoints.ts'
 import { exportSpans, loadCodec } from '../otlp/receiver.ts'
 import type { Encoding } from '../otlp/codec.ts'
 
@@ -40,7 +41,7 @@ async function serve() {
   surviveDatabaseOutages()
   const csn = await cds.load('*')
   cds.model = cds.compile.for.nodejs(csn)
-  await cds.connect.to('db')
+  await spaceOutCheckpoints(await cds.connect.to('db') as cds.DatabaseService)
   const router = await cds.serve('RouterService').from(csn) as unknown as cds.Service
   applyServiceRules(router)
   const codec = loadCodec()
