@@ -32,8 +32,8 @@ export async function startServer(config: object, env: Record<string, string> = 
     cwd: root,
     env: {
       ...process.env, NODE_ENV: 'development', PORT: String(port), CDS_TYPESCRIPT: 'true', CDS_CONFIG: JSON.stringify(config),
-      // as `npm start` runs it; a bounded young generation keeps the resident size of bulk ingests low
-      NODE_OPTIONS: '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON --max-semi-space-size=16', ...env,
+      // as `npm start` runs it; the small young generation keeps the resident size of bulk ingests low
+      NODE_OPTIONS: '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON --max-semi-space-size=8', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
