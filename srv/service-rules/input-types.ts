@@ -133,13 +133,10 @@ function assertsOf(e: Element): Asserts {
   }
   const range = e['@assert.range'], values = e.enum && Object.entries(e.enum).map(([k, v]) => 'val' in v ? v.val : k)
   if (Array.isArray(range) && !values) {
-    // as CAP reads a range: `_` for no bound, a bound given as `{ val }` exclusive
-    const [min, max] = range as [Bound, Bound], low = typeof min === 'object' ? min['='] === '_' ? -Infinity : min.val : undefined
-    const high = typeof max === 'object' ? max['='] === '_' ? Infinity : max.val : undefined, message = e['@assert.range.message']
-    asserts.push(low !== undefined && high !== undefined ? (v, p, check) => v == null || low < (v as number) && (v as number) < high || check.error('ASSERT_RANGE', p, name, message, [v, '>' + low, '<' + high])
-      : low !== undefined ? (v, p, check) => v == null || low < (v as number) && (v as number) <= (max as number) || check.error('ASSERT_RANGE', p, name, message, [v, '>' + low, max])
-        : high !== undefined ? (v, p, check) => v == null || (min as number) <= (v as number) && (v as number) < high || check.error('ASSERT_RANGE', p, name, message, [v, min, '<' + high])
-          : (v, p, check) => v == null || (min as number) <= (v as number) && (v as number) <= (max as number) || check.error('ASSERT_RANGE', p, name, message, [v, min, max]))
+    const [min, max] = range as [Bound, Bound], [low, lowOpen, lowArg] = boundOf(min, -Infinity, '>'), [high, highOpen, highArg] = boundOf(max, Infinity, '<')
+    const message = e['@assert.range.message']
+    asserts.push((v, p, check) => v == null || (lowOpen ? low < (v as number) : low <= (v as number)) && (highOpen ? (v as number) < high : (v as number) <= high) ||
+      check.error('ASSERT_RANGE', p, name, message, [v, lowArg, highArg]))
   }
   if (values && (e['@assert.enum'] || range)) {
     const allowed = new Set(values.map(String))
@@ -148,6 +145,15 @@ function assertsOf(e: Element): Asserts {
   return (v, p, check) => { for (const assert of asserts) assert(v, p, check) }
 }
 type Bound = number | { val?: number; '='?: string }
+/**
+ * A bound as CAP reads a range: a number inclusive, `{ val }` exclusive, `_` none (exclusive infinity);
+ * with the argument CAP's message shows for it (`>0` for an exclusive lower bound).
+ */
+function boundOf(bound: Bound, none: number, sign: string): [value: number, exclusive: boolean, arg: unknown] {
+  if (typeof bound !== 'object') return [bound, false, bound]
+  const value = bound['='] === '_' ? none : bound.val!
+  return [value, true, sign + value]
+}
 
 /** With `complete`, CAP's validation is off for the structure and this walk does its checks too. */
 function checkStructure(elements: Elements, data: Data, path: string, check: Check, complete = false) {
