@@ -94,6 +94,24 @@ describe('ingest', () => {
     expect(Number((await GET(`/odata/v4/router/InferenceMetrics(${m.ID})`, router)).data.cost)).toBe(1.5e-7)
   })
 
+
+  test('stores texts and numbers exactly as sent, whatever characters they hold', async () => {
+    // what an array or JSON encoding of rows would have to escape: quotes, commas, braces, backslashes, a "NULL", non-ASCII
+    const odd = ['a "quoted", {braced} \\ text', 'NULL', 'ünïcødé ✓ 模型', ' spaced ', '']
+    const d = decision({ requestId: odd[0], strategy: 'greedy', score: 1e-9, candidates: [{ model_ID: odd[2], score: 0.123456789012345, rank: 1 }] })
+    const metrics = odd.map((text, i) => metric({
+      agent_ID: `agent ${text}`, model_ID: odd[2], errorCode: text, finishReason: odd[(i + 1) % odd.length], decision_ID: i ? null : d.ID,
+      latencyMs: 1234.5678 + i, ttftMs: i ? null : 0.001, inputTokens: 2 ** 31 - 1, cost: 0.0000000001 * (i + 1), success: i % 2 === 0,
+    }))
+    expect((await ingest({ decisions: [d], metrics })).data).toMatchObject({ decisions: { accepted: 1 }, metrics: { accepted: odd.length } })
+    const stored = await GET(`/odata/v4/router/RoutingDecisions(${d.ID})?$expand=candidates`, router)
+    expect(stored.data).toMatchObject({ requestId: odd[0], score: 1e-9, candidates: [{ model_ID: odd[2], score: 0.123456789012345, rank: 1 }] })
+    for (const m of metrics) {
+      const { data } = await GET(`/odata/v4/router/InferenceMetrics(${m.ID})`, router)
+      expect({ ...data, cost: Number(data.cost) }).toMatchObject({ ...m, cost: m.cost, ID: m.ID })
+    }
+    expect((await GET(`/odata/v4/router/Agents('${encodeURIComponent(`agent ${odd[0]}`.replace(/'/g, "''"))}')`, router)).data.autoRegistered).toBe(true)
+  })
   test('8 concurrent clients with overlapping IDs leave exactly one copy of each', async () => {
     const pool = batch(source, 400)
     const before = await count('InferenceMetrics')

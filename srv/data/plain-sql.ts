@@ -22,6 +22,9 @@ const kind = () => (cds.db as { kind?: string }).kind
 /** Whether the data access may speak plain SQL to SQLite, past CAP's query layer. */
 export const onSQLite = () => kind() === 'sqlite'
 
+/** Whether the data access may speak plain SQL to PostgreSQL. */
+export const onPostgres = () => kind() === 'postgres'
+
 /**
  * The table of an entity as CAP creates it on SQLite and PostgreSQL: unquoted, so PostgreSQL folds
  * it, and every column name, to lower case, as it does in the statements here.
@@ -37,7 +40,7 @@ export const columnsOf = (entity: cds.entity): string[] =>
  * only the first `first.rows` in ascending order of `first.by`, nulls last (as its index holds them).
  */
 export async function select(entity: new () => object, columns: Column[], where: Token[], first?: { by: string; rows: number }): Promise<Row[]> {
-  const target = entity as unknown as cds.entity, postgres = kind() === 'postgres'
+  const target = entity as unknown as cds.entity, postgres = onPostgres()
   if (!postgres && !onSQLite()) {
     const query = SELECT.from(target).columns(...columns as never[]).where(where as never)
     if (first) query.orderBy({ ref: [first.by], sort: 'asc', nulls: 'last' } as never).limit(first.rows)
