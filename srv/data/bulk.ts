@@ -1,5 +1,5 @@
 import cds from '@sap/cds'
-import { onSQLite, onPostgres, tableOf, columnsOf } from './plain-sql.ts'
+import { onSQLite, onPostgres, tableOf, columnsOf, runOnce } from './plain-sql.ts'
 
 type Row = Record<string, unknown>
 /** What the rows of the write path hold: strings, numbers, booleans, nulls. */
@@ -45,8 +45,7 @@ function insertArrays(entity: cds.entity, columns: string[], values: Value[][], 
   const keys = columns.filter(c => entity.elements[c].key), others = columns.filter(c => !entity.elements[c].key)
   const conflict = upsert ? ` ON CONFLICT (${keys}) DO UPDATE SET ${others.map(c => `${c} = excluded.${c}`)}` : ''
   const unnest = columns.map((c, i) => `$${i + 1}::${arrayTypeOf(entity.elements[c])}[]`)
-  // one set of parameters, each an array (CAP runs a list of lists as one statement per list)
-  return cds.run(`INSERT INTO ${tableOf(entity)} (${columns}) SELECT * FROM unnest(${unnest})${conflict}`, [arrays] as never)
+  return runOnce(`INSERT INTO ${tableOf(entity)} (${columns}) SELECT * FROM unnest(${unnest})${conflict}`, arrays)
 }
 
 /** PostgreSQL's type of a column's values as the arrays carry them; the column's own type takes them on insert. */

@@ -12,7 +12,7 @@ import cds from '@sap/cds'
 
 type Row = Record<string, unknown>
 
-/** A condition or column expression in the CQN subset the data access uses: refs, values, lists, nested expressions, keywords. */
+/** A condition or column expression in the CQN subset the data access uses: refs, values, lists (only after `in`), nested expressions, keywords. */
 export type Token = string | { ref: [string] } | { val: unknown } | { list: { val: unknown }[] } | { xpr: Token[] }
 /** A column: a name, or an expression with its alias. */
 export type Column = string | { xpr: Token[]; as: string }
@@ -54,18 +54,28 @@ export async function select(entity: new () => object, columns: Column[], where:
     const timestamp = target.elements[name]?.type === 'cds.Timestamp'
     return `${timestamp ? `to_char(${name}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : name} AS "${name}"`
   }
+  // `in` a list of values is one parameter, so the text is the same for any number of values and prepared once:
+  // on PostgreSQL `= ANY` of an array (which the database parses at once, not a parameter per value), on SQLite JSON
   const sql = (tokens: Token[]): string => tokens.map(t =>
-    typeof t === 'string' ? t
+    typeof t === 'string' ? postgres && t === 'in' ? '= ANY' : t
       : 'ref' in t ? t.ref[0]
         : 'val' in t ? (params.push(t.val), param())
-          // on SQLite one JSON parameter: the same text for any number of values, prepared quickly
-          : 'list' in t ? postgres ? `(${t.list.map(v => (params.push(v.val), param())).join(',')})`
+          : 'list' in t ? postgres ? (params.push(t.list.map(v => v.val)), `(${param()})`)
             : (params.push(JSON.stringify(t.list.map(v => v.val))), '(SELECT value FROM json_each(?))')
             : `(${sql(t.xpr)})`).join(' ')
   const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
     : typeof c === 'string' ? [named(c)] : [`(${sql(c.xpr)}) AS "${c.as}"`])
   const text = `SELECT ${list.join(',')} FROM ${tableOf(target)} WHERE ${sql(where)}${first ? ` ORDER BY ${first.by} ASC NULLS LAST LIMIT ${Number(first.rows)}` : ''}`
-  return await cds.run(text, params as never) as Row[]
+  return await runOnce(text, params) as Row[]
+}
+
+/**
+ * Runs plain SQL once with the given parameters. Given to cds.run as they are, a list whose first
+ * parameter is an array (on PostgreSQL, the values of `= ANY` or a column of rows) would run once per entry.
+ */
+export async function runOnce(sql: string, params: unknown[]): Promise<unknown> {
+  const [result] = await cds.run(sql, [params] as never) as unknown[]
+  return result
 }
 
 /** The rows of `entity` whose columns each hold one of the given values, with the given columns (all stored ones by default). */
