@@ -1,5 +1,5 @@
 import cds from '@sap/cds'
-import { onSQLite, onPostgres, tableOf, columnsOf, runOnce } from './plain-sql.ts'
+import { onSQLite, onPostgres, tableOf, columnsOf, runOnce, preparedOnSQLite } from './plain-sql.ts'
 
 type Row = Record<string, unknown>
 /** What the rows of the write path hold: strings, numbers, booleans, nulls. */
@@ -21,16 +21,20 @@ export async function writeAll(entity: new () => object, rows: Row[], { upsert =
 }
 
 /**
- * On SQLite, rows go through one prepared INSERT run once per row, in the caller's transaction
- * (plain SQL with rows of parameters, which CAP prepares once). CAP's bulk INSERT sends the rows as
- * one JSON text that SQLite parses back and whose timestamps it canonicalizes by calling into
- * JavaScript value by value, and its UPSERT first turns the rows back into objects to fill in keys;
- * the write path's rows are whole and in stored form already (canonical ISO timestamps, no managed
- * fields), so none of it is needed, and an upsert replaces the row of its key. Booleans are SQLite's 1 and 0.
+ * On SQLite, rows go through one prepared INSERT run once per row, in the caller's transaction.
+ * CAP's bulk INSERT sends the rows as one JSON text that SQLite parses back and whose timestamps it
+ * canonicalizes by calling into JavaScript value by value, and its UPSERT first turns the rows back
+ * into objects to fill in keys; the write path's rows are whole and in stored form already (canonical
+ * ISO timestamps, no managed fields), so none of it is needed, and an upsert replaces the row of its
+ * key. Booleans are SQLite's 1 and 0. The statement is prepared once per connection (see
+ * preparedOnSQLite), and runs row by row without a promise for each.
  */
 function insertPrepared(entity: cds.entity, columns: string[], values: Value[][], replace: boolean) {
   for (const row of values) for (let i = 0; i < row.length; i++) if (typeof row[i] === 'boolean') row[i] = Number(row[i])
-  return cds.run(`INSERT ${replace ? 'OR REPLACE ' : ''}INTO ${tableOf(entity)} (${columns}) VALUES (${columns.map(() => '?')})`, values as never)
+  const sql = `INSERT ${replace ? 'OR REPLACE ' : ''}INTO ${tableOf(entity)} (${columns}) VALUES (${columns.map(() => '?')})`
+  const insert = preparedOnSQLite(sql)
+  if (!insert) return cds.run(sql, values as never)
+  for (const row of values) insert.run(row)
 }
 
 /**

@@ -66,7 +66,33 @@ export async function select(entity: new () => object, columns: Column[], where:
   const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
     : typeof c === 'string' ? [named(c)] : [`(${sql(c.xpr)}) AS "${c.as}"`])
   const text = `SELECT ${list.join(',')} FROM ${tableOf(target)} WHERE ${sql(where)}${first ? ` ORDER BY ${first.by} ASC NULLS LAST LIMIT ${Number(first.rows)}` : ''}`
-  return await runOnce(text, params) as Row[]
+  const statement = postgres ? undefined : preparedOnSQLite(text)
+  return (statement ? statement.all(params as never) : await runOnce(text, params)) as Row[]
+}
+
+/** What the data access uses of a statement of @cap-js/sqlite's connection (node:sqlite's, given its parameters as a list). */
+interface Statement { run(params: unknown[]): unknown; all(params: unknown[]): unknown[] }
+
+/** The statements prepared on each SQLite connection, by their text; they go with it. */
+const prepared = new WeakMap<object, Map<string, Statement>>()
+
+/**
+ * On SQLite, `sql` prepared on the connection of the current transaction, once per connection; none
+ * where the transaction holds no connection yet (it takes one with its first statement through CAP).
+ * As plain SQL through CAP, a statement is prepared anew each time, its text scanned for the kind
+ * of event, and each row of parameters is a promise of its own: for an ingest call's dozen statements
+ * and thousands of rows about a tenth of its time (docs/performance.md). Runs synchronously, as
+ * node:sqlite does anyway.
+ */
+export function preparedOnSQLite(sql: string): Statement | undefined {
+  const context = cds.context as cds.EventContext & { tx?: object } | undefined
+  const connection = context?.tx && (cds.db.tx(context) as unknown as { dbc?: { prepare(sql: string): Statement } }).dbc
+  if (!connection) return undefined
+  let statements = prepared.get(connection)
+  if (!statements) prepared.set(connection, statements = new Map())
+  const statement = statements.get(sql) ?? connection.prepare(sql)
+  statements.set(sql, statement)
+  return statement
 }
 
 /**
