@@ -12,7 +12,7 @@ import cds from '@sap/cds'
 
 type Row = Record<string, unknown>
 
-/** A condition or column expression in the CQN subset the data access uses: refs, values, lists (only after `in`), nested expressions, keywords. */
+/** A condition or column expression in the CQN subset the data access uses: refs, values, lists, nested expressions, keywords. */
 export type Token = string | { ref: [string] } | { val: unknown } | { list: { val: unknown }[] } | { xpr: Token[] }
 /** A column: a name, or an expression with its alias. */
 export type Column = string | { xpr: Token[]; as: string }
@@ -54,13 +54,14 @@ export async function select(entity: new () => object, columns: Column[], where:
     const timestamp = target.elements[name]?.type === 'cds.Timestamp'
     return `${timestamp ? `to_char(${name}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : name} AS "${name}"`
   }
-  // `in` a list of values is one parameter, so the text is the same for any number of values and prepared once:
-  // on PostgreSQL `= ANY` of an array (which the database parses at once, not a parameter per value), on SQLite JSON
   const sql = (tokens: Token[]): string => tokens.map(t =>
-    typeof t === 'string' ? postgres && t === 'in' ? '= ANY' : t
+    typeof t === 'string' ? t
       : 'ref' in t ? t.ref[0]
         : 'val' in t ? (params.push(t.val), param())
-          : 'list' in t ? postgres ? (params.push(t.list.map(v => v.val)), `(${param()})`)
+          // on PostgreSQL a parameter per value: the plan it caches for the statement then expects as many rows
+          // (with one array parameter, `= ANY($1)`, a plan made while a table was small scans the whole table
+          // ever after, docs/performance.md); on SQLite one JSON parameter, the same text for any number of values
+          : 'list' in t ? postgres ? `(${t.list.map(v => (params.push(v.val), param())).join(',')})`
             : (params.push(JSON.stringify(t.list.map(v => v.val))), '(SELECT value FROM json_each(?))')
             : `(${sql(t.xpr)})`).join(' ')
   const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
