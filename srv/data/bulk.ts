@@ -11,10 +11,10 @@ type Value = string | number | boolean | null
  * same rows (docs/performance.md): no per-row key filling or deep-insert analysis, less JSON.
  * Absent values are stored as null, so callers fill in the defaults they rely on.
  */
-export async function writeAll(entity: new () => object, rows: Row[], { upsert = false } = {}) {
+export async function writeAll(entity: new () => object, rows: object[], { upsert = false } = {}) {
   if (!rows.length) return
   const target = entity as unknown as cds.entity, columns = columnsOf(target)
-  const values = rows.map(row => columns.map(c => (row[c] ?? null) as Value))
+  const values = rows.map(row => columns.map(c => ((row as Row)[c] ?? null) as Value))
   if (onSQLite()) return insertPrepared(target, columns, values, upsert)
   if (onPostgres()) return insertArrays(target, columns, values, upsert)
   await (upsert ? UPSERT : INSERT).into(target).columns(...columns).rows(values)

@@ -31,18 +31,22 @@ async function store(decisions: RoutingDecisionInput[], metrics: InferenceMetric
     ...newMetrics.map(m => m.model_ID!),
   ], ['inputPricePer1M', 'outputPricePer1M']))
 
-  const decisionRows = newDecisions.map(({ candidates: _, ...d }) => ({
-    ...d, fallback: d.fallback ?? false, decidedAt: timestamp(d.decidedAt, now),
-  }))
-  const candidateRows = newDecisions.flatMap(d => (d.candidates ?? []).map(c => ({ ...c, decision_ID: d.ID })))
-  const metricRows = newMetrics.map(m => ({
-    ...m,
-    inputTokens: m.inputTokens ?? 0,
-    outputTokens: m.outputTokens ?? 0,
-    success: m.success ?? true,
-    cost: m.cost == null ? price(m) : Number(m.cost),
-    recordedAt: timestamp(m.recordedAt, now),
-  }))
+  // the records become the rows in place: each is the caller's fresh input (parsed body, request data, mapped
+  // span) and stored once, and a copy of thousands of objects a call is garbage the write worker collects again
+  for (const d of newDecisions) {
+    d.fallback ??= false
+    d.decidedAt = timestamp(d.decidedAt, now)
+    for (const c of d.candidates ?? []) (c as { decision_ID?: string }).decision_ID = d.ID!
+  }
+  for (const m of newMetrics) {
+    m.inputTokens ??= 0
+    m.outputTokens ??= 0
+    m.success ??= true
+    m.cost = m.cost == null ? price(m) : Number(m.cost)
+    m.recordedAt = timestamp(m.recordedAt, now)
+  }
+  const decisionRows = newDecisions, metricRows = newMetrics
+  const candidateRows = newDecisions.flatMap(d => d.candidates ?? [])
 
   // before the rows are stored: it joins them with the decisions and metrics of earlier calls
   await addToQualityRollups(decisionRows as DecisionQualityFacts[], candidateRows as { decision_ID: string; model_ID: string }[], metricRows as MetricQualityFacts[])
