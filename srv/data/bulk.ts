@@ -6,10 +6,11 @@ type Row = Record<string, unknown>
 type Value = string | number | boolean | null
 
 /**
- * Writes all rows of a call in one go. Rows go to CAP as arrays over the entity's columns
- * (`columns().rows()`), which costs CAP's SQL layer about half of what `entries()` costs for the
- * same rows (docs/performance.md): no per-row key filling or deep-insert analysis, less JSON.
- * Absent values are stored as null, so callers fill in the defaults they rely on.
+ * Writes all rows of a call in one go, as arrays over the entity's columns: on SQLite and PostgreSQL
+ * as plain SQL (below), elsewhere (SAP HANA) through CAP's `columns().rows()`, which costs its SQL
+ * layer about half of what `entries()` costs for the same rows (docs/performance.md): no per-row key
+ * filling or deep-insert analysis, less JSON. Absent values are stored as null, so callers fill in
+ * the defaults they rely on.
  */
 export async function writeAll(entity: new () => object, rows: object[], { upsert = false } = {}) {
   if (!rows.length) return
