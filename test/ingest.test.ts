@@ -94,7 +94,6 @@ describe('ingest', () => {
     expect(Number((await GET(`/odata/v4/router/InferenceMetrics(${m.ID})`, router)).data.cost)).toBe(1.5e-7)
   })
 
-
   test('stores texts and numbers exactly as sent, whatever characters they hold', async () => {
     // what an array or JSON encoding of rows would have to escape: quotes, commas, braces, backslashes, a "NULL", non-ASCII
     const odd = ['a "quoted", {braced} \\ text', 'NULL', 'ünïcødé ✓ 模型', ' spaced ', '']
@@ -112,6 +111,7 @@ describe('ingest', () => {
     }
     expect((await GET(`/odata/v4/router/Agents('${encodeURIComponent(`agent ${odd[0]}`.replace(/'/g, "''"))}')`, router)).data.autoRegistered).toBe(true)
   })
+
   test('8 concurrent clients with overlapping IDs leave exactly one copy of each', async () => {
     const pool = batch(source, 400)
     const before = await count('InferenceMetrics')

@@ -91,8 +91,8 @@ export function preparedOnSQLite(sql: string): Statement | undefined {
   if (!connection) return undefined
   let statements = prepared.get(connection)
   if (!statements) prepared.set(connection, statements = new Map())
-  const statement = statements.get(sql) ?? connection.prepare(sql)
-  statements.set(sql, statement)
+  let statement = statements.get(sql)
+  if (!statement) statements.set(sql, statement = connection.prepare(sql))
   return statement
 }
 

@@ -45,19 +45,18 @@ async function store(decisions: RoutingDecisionInput[], metrics: InferenceMetric
     m.cost = m.cost == null ? price(m) : Number(m.cost)
     m.recordedAt = timestamp(m.recordedAt, now)
   }
-  const decisionRows = newDecisions, metricRows = newMetrics
-  const candidateRows = newDecisions.flatMap(d => d.candidates ?? [])
+  const candidates = newDecisions.flatMap(d => d.candidates ?? [])
 
   // before the rows are stored: it joins them with the decisions and metrics of earlier calls
-  await addToQualityRollups(decisionRows as DecisionQualityFacts[], candidateRows as { decision_ID: string; model_ID: string }[], metricRows as MetricQualityFacts[])
-  await writeAll(RoutingDecisions, decisionRows)
-  await writeAll(DecisionCandidates, candidateRows)
-  await writeAll(InferenceMetrics, metricRows)
-  await addToRollups(decisionRows as DecisionFacts[], metricRows as MetricFacts[])
+  await addToQualityRollups(newDecisions as DecisionQualityFacts[], candidates as { decision_ID: string; model_ID: string }[], newMetrics as MetricQualityFacts[])
+  await writeAll(RoutingDecisions, newDecisions)
+  await writeAll(DecisionCandidates, candidates)
+  await writeAll(InferenceMetrics, newMetrics)
+  await addToRollups(newDecisions as DecisionFacts[], newMetrics as MetricFacts[])
 
   return {
-    decisions: { accepted: decisionRows.length, duplicates: decisions.length - decisionRows.length },
-    metrics: { accepted: metricRows.length, duplicates: metrics.length - metricRows.length },
+    decisions: { accepted: newDecisions.length, duplicates: decisions.length - newDecisions.length },
+    metrics: { accepted: newMetrics.length, duplicates: metrics.length - newMetrics.length },
   }
 }
 
