@@ -7,6 +7,7 @@ import { createIndexes } from './srv/data/indexes.ts'
 import { spaceOutCheckpoints } from './srv/data/checkpoints.ts'
 import { installSecurityHeaders } from './srv/http/security-headers.ts'
 import { surviveDatabaseOutages } from './srv/data/database-outage.ts'
+import { beginTransactionsInOneRoundTrip } from './srv/data/postgres-session.ts'
 import { applyServiceRules } from './srv/service-rules/service-rules.ts'
 import { recomputeWithoutETag } from './srv/data/assignment-metrics.ts'
 import { installOtlpReceiver } from './srv/otlp/receiver.ts'
@@ -18,6 +19,7 @@ cds.middlewares.add(offloadIngest)
 cds.on('bootstrap', (app: Application) => {
   installSecurityHeaders(app)
   surviveDatabaseOutages()
+  beginTransactionsInOneRoundTrip()
   installRequestGuards(app)
   app.post(/[./]updateMetrics$/, recomputeWithoutETag) // srv/data/assignment-metrics.ts
   installOtlpReceiver(app) // POST /otlp/v1/traces: OpenTelemetry spans in (srv/otlp)

@@ -1,3 +1,4 @@
+import cds from '@sap/cds'
 import { launch, router, decision, metric, uuid } from './support'
 
 describe('RouterService', () => {
@@ -115,5 +116,26 @@ describe('RouterService', () => {
 
   test('answers an unknown key with 404', async () => {
     expect((await GET(`${base}/InferenceMetrics(${uuid()})`, router)).status).toBe(404)
+  })
+
+  // srv/data/postgres-session.ts sends them with BEGIN, as a literal in the statement's text
+  test("gives every transaction CAP's session variables: the user's ID as it is, and $now", async () => {
+    const sql = cds.env.requires.db.kind === 'postgres'
+      ? "SELECT current_setting('cap.applicationuser') AS id, current_setting('cap.now') AS now"
+      : "SELECT session_context('$user.id') AS id, session_context('$now') AS now"
+    for (const id of ["o'brien", 'back\\slash \\u0041 \\\'', '"quoted", {braces}', 'Zoë 東京', 'router']) {
+      const before = Date.now()
+      const [row] = await cds.tx({ user: new cds.User(id) } as object, tx => tx.run(sql)) as { id: string; now: string }[]
+      expect(row.id).toBe(id)
+      expect(new Date(row.now).toISOString()).toBe(row.now)
+      expect(Math.abs(new Date(row.now).getTime() - before)).toBeLessThan(60_000)
+    }
+  })
+
+  if (cds.env.requires.db.kind === 'postgres') test('leaves no transaction open where the session variables cannot be set, and serves the next one', async () => {
+    // PostgreSQL's JSON cannot hold the character 0: the statement that sets the session variables fails
+    await expect(cds.tx({ user: new cds.User('nul\u0000') } as object, tx => tx.run('SELECT 1'))).rejects.toThrow(/unicode|0000/i)
+    const reads = Array.from({ length: 12 }, () => GET(`${base}/Assignments?$filter=agent_ID eq 'support-bot' and status eq 'ACTIVE'`, router))
+    for (const { status, data } of await Promise.all(reads)) expect([status, data.value?.length]).toEqual([200, 2])
   })
 })

@@ -4,6 +4,7 @@ import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { applyServiceRules } from '../service-rules/service-rules.ts'
 import { surviveDatabaseOutages } from '../data/database-outage.ts'
+import { beginTransactionsInOneRoundTrip } from '../data/postgres-session.ts'
 import { spaceOutCheckpoints } from '../data/checkpoints.ts'
 import { exportSpans, loadCodec } from '../otlp/receiver.ts'
 import type { Encoding } from '../otlp/codec.ts'
@@ -39,6 +40,7 @@ async function serve() {
   cds.root = root
   cds.env.requires.db = db as typeof cds.env.requires.db
   surviveDatabaseOutages()
+  beginTransactionsInOneRoundTrip()
   const csn = await cds.load('*')
   cds.model = cds.compile.for.nodejs(csn)
   await spaceOutCheckpoints(await cds.connect.to('db') as cds.DatabaseService)
