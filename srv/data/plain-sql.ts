@@ -71,6 +71,28 @@ export async function select(entity: new () => object, columns: Column[], where:
   return (statement ? statement.all(params as never) : await runOnce(text, params)) as Row[]
 }
 
+/**
+ * Whether a row of any of the entities has its column (an indexed time) at or after `t`: on SQLite and PostgreSQL in
+ * one statement, one round trip for all. Each looks for its first row ordered by that column, ascending with nulls
+ * last as its B-tree index holds it: PostgreSQL then reads the index even where its statistics are older than the
+ * rows (right after a bulk load, before autovacuum analyzes), instead of scanning every row to find none; with CAP's
+ * default order on PostgreSQL, nulls first, it needs a sort and scans.
+ */
+export async function storedFrom(of: [entity: new () => object, column: string][], t: Date): Promise<boolean> {
+  if (!onSQLite() && !onPostgres()) {
+    for (const [entity, column] of of)
+      if ((await select(entity, ['ID'], [{ ref: [column] }, '>=', { val: t.toISOString() }], { by: column, rows: 1 })).length) return true
+    return false
+  }
+  const postgres = onPostgres(), first = (entity: cds.entity, column: string, i: number) =>
+    `(SELECT 1 FROM ${tableOf(entity)} WHERE ${column} >= ${postgres ? '$1' : '?'} ORDER BY ${column} ASC NULLS LAST LIMIT 1) AS "${i}"`
+  const text = `SELECT ${of.map(([entity, column], i) => first(entity as unknown as cds.entity, column, i)).join(',')}`
+  const params = postgres ? [t.toISOString()] : of.map(() => t.toISOString())
+  const statement = postgres ? undefined : preparedOnSQLite(text)
+  const [found] = (statement ? statement.all(params) : await runOnce(text, params)) as Row[]
+  return Object.values(found).some(value => value !== null)
+}
+
 /** What the data access uses of a statement of @cap-js/sqlite's connection (node:sqlite's, given its parameters as a list). */
 interface Statement { run(params: unknown[]): unknown; all(params: unknown[]): unknown[] }
 

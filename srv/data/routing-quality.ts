@@ -5,7 +5,8 @@ import {
   type Span, type Choice, type PairFigures, type StrategyOutcomes, type BucketOutcomes,
   type OutcomeGroupJSON, type ChoiceGroupJSON, type DecisionQualityFacts, type MetricQualityFacts,
 } from '../domain/routing-quality.ts'
-import { windowStats, storedFrom } from './window-stats.ts'
+import { windowStats } from './window-stats.ts'
+import { storedFrom } from './plain-sql.ts'
 import { qualityRollupsStartTime } from './quality-rollups-start.ts'
 
 /**
@@ -19,7 +20,7 @@ import { qualityRollupsStartTime } from './quality-rollups-start.ts'
  */
 async function plan(from: Date, to: Date) {
   const hourAfter = Math.ceil(to.getTime() / HOUR) * HOUR
-  const end = hourAfter > to.getTime() && !await storedFrom(RoutingDecisions, 'decidedAt', to) ? hourAfter : to.getTime()
+  const end = hourAfter > to.getTime() && !await storedFrom([[RoutingDecisions, 'decidedAt']], to) ? hourAfter : to.getTime()
   return planWindow(from.getTime(), end, await qualityRollupsStartTime())
 }
 

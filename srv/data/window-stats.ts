@@ -4,7 +4,7 @@ import {
   type Grouping, type MetricFacts, type MinuteGroupJSON, type SecondsPairJSON,
 } from '../domain/metric-totals.ts'
 import { edgeRollupsStartTimes } from './edge-rollups-start.ts'
-import { select, type Token, type Column } from './plain-sql.ts'
+import { select, storedFrom, type Token, type Column } from './plain-sql.ts'
 
 export { GROUPINGS, type Grouping }
 
@@ -168,15 +168,5 @@ const within = (column: string, spans: Span[]): Token => ({
 })
 
 async function nothingRecordedFrom(to: Date) {
-  return !await storedFrom(InferenceMetrics, 'recordedAt', to) && !await storedFrom(RoutingDecisions, 'decidedAt', to)
-}
-
-/**
- * Whether a row of `entity` has `column` (an indexed time) at or after `t`. Ordered by that column, ascending with
- * nulls last as its B-tree index holds it: PostgreSQL then reads the index even where its statistics are older than
- * the rows (right after a bulk load, before autovacuum analyzes), instead of scanning every row to find none; with
- * CAP's default order on PostgreSQL, nulls first, it needs a sort and scans.
- */
-export async function storedFrom(entity: typeof InferenceMetrics | typeof RoutingDecisions, column: string, t: Date) {
-  return (await select(entity, ['ID'], [{ ref: [column] }, '>=', { val: t.toISOString() }], { by: column, rows: 1 })).length > 0
+  return !await storedFrom([[InferenceMetrics, 'recordedAt'], [RoutingDecisions, 'decidedAt']], to)
 }
