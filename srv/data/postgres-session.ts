@@ -12,7 +12,7 @@ import path from 'node:path'
  * transaction, as CAP does, and kept; every later one sends its session variables with its BEGIN.
  */
 
-/** What @cap-js/postgres' service does when a transaction begins, and the session variables' names it sets. */
+/** What @cap-js/postgres' service does when a transaction begins; `_initalCollateCheck` is its flag (and spelling) for the collations' look-up. */
 interface PostgresService {
   begin(min?: boolean): Promise<unknown>
   set(variables: Record<string, unknown>): Promise<unknown>
