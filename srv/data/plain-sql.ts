@@ -67,8 +67,13 @@ export async function select(entity: new () => object, columns: Column[], where:
   const list = columns.flatMap(c => c === '*' ? postgres ? columnsOf(target).map(named) : [c]
     : typeof c === 'string' ? [named(c)] : [`(${sql(c.xpr)}) AS "${c.as}"`])
   const text = `SELECT ${list.join(',')} FROM ${tableOf(target)} WHERE ${sql(where)}${first ? ` ORDER BY ${first.by} ASC NULLS LAST LIMIT ${Number(first.rows)}` : ''}`
-  const statement = postgres ? undefined : preparedOnSQLite(text)
-  return (statement ? statement.all(params as never) : await runOnce(text, params)) as Row[]
+  return rowsOf(text, params)
+}
+
+/** The rows of a plain SELECT: on SQLite from its statement prepared on the transaction's connection, else through CAP. */
+async function rowsOf(sql: string, params: unknown[]): Promise<Row[]> {
+  const statement = onPostgres() ? undefined : preparedOnSQLite(sql)
+  return (statement ? statement.all(params) : await runOnce(sql, params)) as Row[]
 }
 
 /**
@@ -88,8 +93,7 @@ export async function storedFrom(of: [entity: new () => object, column: string][
     `(SELECT 1 FROM ${tableOf(entity)} WHERE ${column} >= ${postgres ? '$1' : '?'} ORDER BY ${column} ASC NULLS LAST LIMIT 1) AS "${i}"`
   const text = `SELECT ${of.map(([entity, column], i) => first(entity as unknown as cds.entity, column, i)).join(',')}`
   const params = postgres ? [t.toISOString()] : of.map(() => t.toISOString())
-  const statement = postgres ? undefined : preparedOnSQLite(text)
-  const [found] = (statement ? statement.all(params) : await runOnce(text, params)) as Row[]
+  const [found] = await rowsOf(text, params)
   return Object.values(found).some(value => value !== null)
 }
 
